@@ -1,0 +1,152 @@
+"""The adapter contract: how syndicate talks to one social network.
+
+An adapter is a small class registered under the ``syndicate.adapters`` entry-point
+group (ours are registered exactly as a third party's would be). It is built once per
+network with that network's settings, a ``requests.Session`` and a base URL, and then:
+
+* :meth:`intent_url` -- the "Share on …" link for a button (pure);
+* :meth:`build` -- the exact API request that would post an article (pure: no I/O, no
+  clock except the ``now`` passed in);
+* :meth:`send` -- the only I/O: send a built request, classify the answer as a
+  :class:`ShareResult`;
+* :meth:`lookup` -- optional reconciliation of an unknown outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import requests
+
+from syndicate.models import Article
+
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account on one network: its public settings and its secrets, kept apart.
+
+    ``options`` holds what may be shown (page id, subreddit, author URN, template…);
+    ``credentials`` holds tokens and keys, which never appear in previews or logs.
+    """
+
+    network: str
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.network}:{self.name}"
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    """One HTTP request, exactly as it will be sent.
+
+    ``body`` is a dict sent as JSON when ``encoding == "json"``, as a form when
+    ``"form"``; ``secrets`` lists header/body values to redact in any preview.
+    Some networks need more than one call (Reddit fetches a token first); the adapter's
+    :meth:`ShareAdapter.send` performs those, ``build`` describes the posting call.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: Mapping[str, Any] | None
+    encoding: str = "json"  # "json" or "form"
+    secrets: tuple[str, ...] = ()
+    share_text: str = ""  # the human-visible text of the post, for previews
+
+    def preview(self) -> dict[str, Any]:
+        """A JSON-able view with every secret replaced by ``<redacted>``."""
+        return redact(
+            {"method": self.method, "url": self.url, "headers": dict(self.headers),
+             "body": dict(self.body) if self.body is not None else None,
+             "encoding": self.encoding},
+            self.secrets,
+        )
+
+
+class Outcome(StrEnum):
+    POSTED = "posted"
+    RETRY = "retry"
+    AUTH = "auth"
+    PERMANENT = "permanent"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    """What one attempt came to.
+
+    * ``POSTED``: ``remote_id`` (always a string) and ``permalink`` when known.
+    * ``RETRY``: provably not processed; not before ``retry_at``.
+    * ``AUTH``: credentials refused; hold the account and alert.
+    * ``PERMANENT``: rejected for good; ``duplicate`` when the network said so
+      (``remote_id`` then names the existing post, if it told us), ``config_problem``
+      when the fix is in syndicate's configuration (e.g. a sunset API version).
+    * ``UNKNOWN``: the network may have accepted it; never resend blindly.
+    """
+
+    outcome: Outcome
+    remote_id: str | None = None
+    permalink: str | None = None
+    retry_at: datetime | None = None
+    reason: str = ""
+    status: int | None = None
+    duplicate: bool = False
+    config_problem: bool = False
+    usage_capped: bool = False
+
+
+@runtime_checkable
+class ShareAdapter(Protocol):
+    """**Protocol:** post article links to one network.
+
+    Invariants: ``intent_url`` and ``build`` do no I/O and read no clock or environment;
+    ``send`` never retries a POST itself and never raises for an HTTP answer: every
+    answer, timeout or connection error becomes a :class:`ShareResult`.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # "Facebook", "X", …
+    default_base_url: ClassVar[str]
+    can_lookup: ClassVar[bool]
+
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        *,
+        session: requests.Session | None = None,
+        base_url: str | None = None,
+    ) -> None: ...
+
+    def intent_url(self, article: Article, account: Account | None = None) -> str: ...
+
+    def build(self, article: Article, account: Account, now: datetime) -> ShareRequest: ...
+
+    def send(self, request: ShareRequest, account: Account, now: datetime) -> ShareResult: ...
+
+    def lookup(self, account: Account, marker: str, since: datetime) -> ShareResult | None: ...
+
+    def capabilities(self) -> dict[str, Any]: ...
+
+
+def redact(value: Any, secrets: tuple[str, ...] | list[str]) -> Any:
+    """Replace every occurrence of each secret inside *value* (nested) with ``<redacted>``."""
+    secrets = [s for s in secrets if s]
+    if isinstance(value, str):
+        for secret in sorted(secrets, key=len, reverse=True):
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, secrets) for v in value]
+    return value

@@ -1,0 +1,52 @@
+"""The ``syndicate`` command. Sub-commands live in the modules imported at the bottom."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from syndicate import __version__, config
+from syndicate.errors import ConfigError
+
+
+class Context:
+    """What every sub-command gets: the config file path, loaded on first use."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self._settings: config.Settings | None = None
+
+    @property
+    def settings(self) -> config.Settings:
+        if self._settings is None:
+            try:
+                self._settings = config.load(self.config_path)
+            except ConfigError as exc:
+                raise click.ClickException(f"bad setting {exc}") from exc
+        return self._settings
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), default=None,
+    help="Settings file (default: config/syndicate.toml, or $SYNDICATE_CONFIG).",
+)
+@click.version_option(__version__, prog_name="syndicate")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """syndicate: articles in; RSS, Atom and JSON feeds and social shares out."""
+    ctx.obj = Context(config_path)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+from syndicate.cli import core, ledger, share  # noqa: E402,F401  (registers the commands)

@@ -1,0 +1,118 @@
+"""The worker's ticker: APScheduler 3 with an in-memory job store, one per process.
+
+APScheduler is only a clock here. Durable state (articles, share jobs, pings) lives in
+syndicate's tables, and each tick claims its own rows, so overlapping ticks from two
+workers do no harm. The job store is never shared between processes (reliability.md §1).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.util import ref_to_obj
+
+from syndicate import metrics
+from syndicate.errors import ConfigError
+from syndicate.service import Service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One periodic job: an importable function taking the service, and its interval."""
+
+    id: str
+    func: str
+    interval: Callable[[Service], float]
+
+
+TICKS: tuple[Tick, ...] = (
+    Tick("scan_folder", "syndicate.ingest.folder:scan_job", lambda s: s.settings.scan_interval),
+    Tick("poll_upstream", "syndicate.ingest.upstream:poll_job", lambda s: 5),
+    Tick("render_feeds", "syndicate.publish:render_job", lambda s: s.settings.render_interval),
+    Tick("ping_hubs", "syndicate.publish:ping_job", lambda s: 5),
+    Tick("drain_shares", "syndicate.shares:drain_job", lambda s: 1),
+    Tick("sweep_leases", "syndicate.shares:sweep_job", lambda s: 15),
+    Tick("reconcile_shares", "syndicate.shares:reconcile_job", lambda s: 30),
+    Tick("heartbeat", "syndicate.shares:heartbeat_job", lambda s: 5),
+)
+
+
+class WorkerLock:
+    """Only one worker per SQLite data dir: an exclusive, non-blocking ``flock``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ConfigError(
+                "worker",
+                f"lock held: a worker ({holder}) already runs on {self.path.parent}; "
+                "with SQLite only one worker may run per data dir (use PostgreSQL for more)",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def add_ticks(scheduler: BaseScheduler, service: Service, ticks: tuple[Tick, ...] = TICKS) -> None:
+    """Register every tick with explicit ids, coalescing and no overlap with itself."""
+    for tick in ticks:
+        func = ref_to_obj(tick.func)
+        interval = tick.interval(service)
+        scheduler.add_job(
+            func, "interval", args=[service], id=tick.id, name=tick.id, seconds=interval,
+            coalesce=True, max_instances=1, misfire_grace_time=max(2, int(2 * interval)),
+            replace_existing=True, next_run_time=service.now(),
+        )
+
+    def _count(event: JobEvent) -> None:
+        result = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error",
+                  EVENT_JOB_MISSED: "missed"}.get(event.code, "other")
+        metrics.scheduler_ticks.labels(job=event.job_id, result=result).inc()
+        if event.code == EVENT_JOB_ERROR:
+            log.error("tick %s failed: %r", event.job_id, getattr(event, "exception", None))
+
+    scheduler.add_listener(_count, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+
+
+def worker_lock(service: Service) -> WorkerLock | None:
+    """The SQLite single-worker lock, or None on PostgreSQL (the row claims suffice)."""
+    if service.store.dialect == "sqlite":
+        return WorkerLock(service.settings.data_dir / "scheduler.lock")
+    return None
+
+
+def scheduler_options() -> dict[str, Any]:
+    return {
+        "jobstores": {"default": {"type": "memory"}},
+        "executors": {"default": {"type": "threadpool", "max_workers": 4}},
+        "job_defaults": {"coalesce": True, "max_instances": 1},
+        "timezone": "UTC",
+    }

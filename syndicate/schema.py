@@ -1,0 +1,103 @@
+"""The database tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` build them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData()
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+article = sa.Table(
+    "article",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("guid", sa.String(300), nullable=False, unique=True),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("content_html", sa.Text, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("author_slug", sa.String(200), nullable=False, index=True),
+    sa.Column("image_url", sa.String(2000)),
+    sa.Column("image_type", sa.String(100)),
+    sa.Column("image_length", sa.BigInteger),
+    sa.Column("image_width", sa.Integer),
+    sa.Column("image_height", sa.Integer),
+    sa.Column("published", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="published"),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("modified_at", UTCDateTime, nullable=False),
+    sa.Index("ix_article_feed_order", "status", "published", "id"),
+)
+
+article_term = sa.Table(
+    "article_term",
+    metadata,
+    sa.Column(
+        "article_id", sa.String(100), sa.ForeignKey("article.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(20), primary_key=True),  # "category" or "tag"
+    sa.Column("slug", sa.String(200), primary_key=True),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index("ix_article_term_kind_slug", "kind", "slug"),
+)
+
+# One row: bumped in every transaction that changes an article, so renderers in any
+# process can tell cheaply whether anything changed since they last looked.
+change_counter = sa.Table(
+    "change_counter",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+)
+
+# Conditional-GET state and health of each configured upstream feed.
+upstream_state = sa.Table(
+    "upstream_state",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("etag", sa.String(500)),
+    sa.Column("last_modified", sa.String(100)),
+    sa.Column("next_fetch_at", UTCDateTime),
+    sa.Column("fetched_at", UTCDateTime),
+    sa.Column("last_status", sa.String(50)),
+    sa.Column("last_error", sa.Text),
+)
+
+# WebSub publish pings waiting to be sent (outbox): one row per topic URL.
+websub_ping = sa.Table(
+    "websub_ping",
+    metadata,
+    sa.Column("topic", sa.String(2000), primary_key=True),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+)

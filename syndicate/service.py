@@ -1,0 +1,67 @@
+"""The service: what one process (web, worker, or both) holds for its lifetime."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from syndicate.config import Settings
+from syndicate.store import Store
+
+if TYPE_CHECKING:
+    from syndicate.publish import Publisher
+    from syndicate.sharing import Sharing
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Service:
+    """Settings, the store, the clock, and the parts built on them.
+
+    Built once per process by :meth:`open`; tests build one on a temp dir and may pass
+    a fixed *clock*.
+    """
+
+    def __init__(
+        self, settings: Settings, store: Store, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        if not settings.api_token:
+            settings = settings.replace(api_token=secrets.token_urlsafe(32))
+            self.generated_token = True
+        else:
+            self.generated_token = False
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Service:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.feeds_dir.mkdir(parents=True, exist_ok=True)
+        return cls(settings, Store.open(settings.database), clock)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @cached_property
+    def publisher(self) -> Publisher:
+        from syndicate.publish import Publisher
+
+        return Publisher(self)
+
+    @cached_property
+    def sharing(self) -> Sharing:
+        from syndicate.sharing import Sharing
+
+        return Sharing(self)
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,357 @@
+"""Articles in the database: SQLite by default, PostgreSQL when one machine is outgrown.
+
+All SQL lives here (and in the ledger's own module); callers get and give
+:class:`~syndicate.models.Article` values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.engine import Connection, Engine
+
+from syndicate.errors import StoreError
+from syndicate.models import Article, Image, Term
+from syndicate.schema import article, article_term, change_counter
+
+ChangeKind = Literal["created", "updated", "republished", "unchanged"]
+# Runs inside the transaction that wrote the article (the share outbox hooks in here).
+WriteHook = Callable[[Connection, Article, ChangeKind, datetime], None]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What an upsert did to one article."""
+
+    kind: ChangeKind
+    article: Article
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the settings each backend needs for a durable ledger."""
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Connection) -> None:
+            # A deferred transaction that reads then writes can fail with SQLITE_BUSY
+            # even with a busy timeout; taking the write lock up front avoids that.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Store:
+    """The article store. One per process; thread-safe through the engine's pool."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.write_hooks: list[WriteHook] = []
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        store = cls(make_engine(url))
+        if migrate:
+            store.migrate()
+        return store
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Create the schema or upgrade it in place to the newest revision."""
+        cfg = AlembicConfig(str(MIGRATIONS / "alembic.ini"))
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                # Two processes starting at once must not both create the tables.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74737301)")
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            if conn.execute(sa.select(change_counter.c.id)).first() is None:
+                conn.execute(change_counter.insert().values(id=1, version=0, changed_at=_epoch()))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"database write failed: {exc.orig}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- writing ---------------------------------------------------------------------
+
+    def upsert_article(self, item: Article, now: datetime) -> Change:
+        return self.upsert_articles([item], now)[0]
+
+    def upsert_articles(self, items: Sequence[Article], now: datetime) -> list[Change]:
+        """Create or update articles in one transaction; unchanged ones are left alone.
+
+        An article is matched by id. Its guid and first ``published`` time are kept
+        forever; an edit gets a new ``updated`` time (the given one if later, else *now*).
+        """
+        changes: list[Change] = []
+        with self.begin() as conn:
+            for item in items:
+                changes.append(self._upsert(conn, item, now))
+            if any(c.kind != "unchanged" for c in changes):
+                _bump(conn, now)
+        return changes
+
+    def _upsert(self, conn: Connection, item: Article, now: datetime) -> Change:
+        row = conn.execute(
+            sa.select(article.c.guid, article.c.content_hash, article.c.status,
+                      article.c.published, article.c.updated).where(article.c.id == item.id)
+        ).first()
+        digest = content_hash(item)
+        if row is None:
+            values = _row(item, digest) | {"created_at": now, "modified_at": now}
+            conn.execute(article.insert().values(values))
+            _write_terms(conn, item)
+            kind: ChangeKind = "created"
+        elif row.content_hash == digest and row.status == item.status:
+            return Change("unchanged", self._load(conn, item.id) or item)
+        else:
+            updated = item.updated if item.updated > row.updated else max(now, row.updated)
+            kind = "republished" if row.status != "published" else "updated"
+            if row.content_hash == digest:
+                updated = row.updated
+            values = _row(item, digest) | {
+                "guid": row.guid, "published": row.published, "updated": updated,
+                "modified_at": now,
+            }
+            del values["id"]
+            conn.execute(article.update().where(article.c.id == item.id).values(values))
+            conn.execute(article_term.delete().where(article_term.c.article_id == item.id))
+            _write_terms(conn, item)
+        stored = self._load(conn, item.id)
+        assert stored is not None
+        for hook in self.write_hooks:
+            hook(conn, stored, kind, now)
+        return Change(kind, stored)
+
+    def unpublish(self, article_id: str, now: datetime) -> bool:
+        """Take an article out of every feed; the record is kept. False if unknown."""
+        with self.begin() as conn:
+            result = conn.execute(
+                article.update()
+                .where(article.c.id == article_id)
+                .values(status="unpublished", modified_at=now)
+            )
+            if result.rowcount:
+                _bump(conn, now)
+                stored = self._load(conn, article_id)
+                assert stored is not None
+                for hook in self.write_hooks:
+                    hook(conn, stored, "updated", now)
+            return bool(result.rowcount)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get_article(self, article_id: str) -> Article | None:
+        with self.read() as conn:
+            return self._load(conn, article_id)
+
+    def find_id_by_url(self, url: str) -> str | None:
+        with self.read() as conn:
+            return conn.execute(
+                sa.select(article.c.id).where(article.c.url == url).order_by(article.c.created_at)
+            ).scalar()
+
+    def recent_articles(
+        self,
+        *,
+        category: str | None = None,
+        tag: str | None = None,
+        author: str | None = None,
+        source: str | None = None,
+        limit: int = 50,
+        status: str | None = "published",
+        offset: int = 0,
+    ) -> list[Article]:
+        """Newest first (by first publication, then id), filtered by slug."""
+        query = sa.select(article)
+        if status:
+            query = query.where(article.c.status == status)
+        for kind, slug in (("category", category), ("tag", tag)):
+            if slug is not None:
+                query = query.where(
+                    sa.exists().where(
+                        article_term.c.article_id == article.c.id,
+                        article_term.c.kind == kind,
+                        article_term.c.slug == slug,
+                    )
+                )
+        if author is not None:
+            query = query.where(article.c.author_slug == author)
+        if source is not None:
+            query = query.where(article.c.source == source)
+        query = query.order_by(article.c.published.desc(), article.c.id.desc())
+        query = query.limit(limit).offset(offset)
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+            return _with_terms(conn, rows)
+
+    def terms(self, kind: str) -> list[Term]:
+        """Categories (or tags) of published articles, by slug."""
+        query = (
+            sa.select(article_term.c.slug, sa.func.min(article_term.c.label))
+            .join(article, article.c.id == article_term.c.article_id)
+            .where(article_term.c.kind == kind, article.c.status == "published")
+            .group_by(article_term.c.slug)
+            .order_by(article_term.c.slug)
+        )
+        with self.read() as conn:
+            return [Term(slug, label) for slug, label in conn.execute(query)]
+
+    def authors(self) -> list[Term]:
+        """Authors of published articles: slug and display name."""
+        query = (
+            sa.select(article.c.author_slug, sa.func.min(article.c.author))
+            .where(article.c.status == "published", article.c.author_slug != "")
+            .group_by(article.c.author_slug)
+            .order_by(article.c.author_slug)
+        )
+        with self.read() as conn:
+            return [Term(slug, name) for slug, name in conn.execute(query)]
+
+    def count_articles(self, status: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(article)
+        if status:
+            query = query.where(article.c.status == status)
+        with self.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def version(self) -> int:
+        """A number that grows whenever any article changes."""
+        with self.read() as conn:
+            return int(conn.execute(sa.select(change_counter.c.version)).scalar_one())
+
+    def ping(self) -> None:
+        with self.read() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def _load(self, conn: Connection, article_id: str) -> Article | None:
+        row = conn.execute(sa.select(article).where(article.c.id == article_id)).first()
+        return _with_terms(conn, [row])[0] if row else None
+
+
+def content_hash(item: Article) -> str:
+    """Hash of everything a reader sees; equal hashes mean "nothing changed"."""
+    image = item.image
+    data = [
+        item.title, item.url, item.content_html, item.summary, item.author,
+        [[t.slug, t.label] for t in item.categories], [[t.slug, t.label] for t in item.tags],
+        [image.url, image.type, image.length, image.width, image.height] if image else None,
+        item.published.isoformat(), item.source,
+    ]
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
+
+
+def _epoch() -> datetime:
+    return datetime.fromtimestamp(0).astimezone()
+
+
+def _bump(conn: Connection, now: datetime) -> None:
+    conn.execute(
+        change_counter.update().values(version=change_counter.c.version + 1, changed_at=now)
+    )
+
+
+def _row(item: Article, digest: str) -> dict[str, Any]:
+    image = item.image
+    return {
+        "id": item.id, "guid": item.guid, "source": item.source, "url": item.url,
+        "title": item.title, "summary": item.summary, "content_html": item.content_html,
+        "author": item.author, "author_slug": item.author_slug,
+        "image_url": image.url if image else None, "image_type": image.type if image else None,
+        "image_length": image.length if image else None,
+        "image_width": image.width if image else None,
+        "image_height": image.height if image else None,
+        "published": item.published, "updated": item.updated, "status": item.status,
+        "content_hash": digest,
+    }
+
+
+def _write_terms(conn: Connection, item: Article) -> None:
+    rows = [
+        {"article_id": item.id, "kind": kind, "slug": term.slug, "label": term.label,
+         "position": pos}
+        for kind, terms in (("category", item.categories), ("tag", item.tags))
+        for pos, term in enumerate(_unique(terms))
+    ]
+    if rows:
+        conn.execute(article_term.insert(), rows)
+
+
+def _unique(terms: Iterable[Term]) -> list[Term]:
+    seen: dict[str, Term] = {}
+    for term in terms:
+        seen.setdefault(term.slug, term)
+    return list(seen.values())
+
+
+def _with_terms(conn: Connection, rows: Sequence[Any]) -> list[Article]:
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    terms: dict[str, dict[str, list[Term]]] = {i: {"category": [], "tag": []} for i in ids}
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        for t in conn.execute(
+            sa.select(article_term)
+            .where(article_term.c.article_id.in_(chunk))
+            .order_by(article_term.c.article_id, article_term.c.kind, article_term.c.position)
+        ):
+            terms[t.article_id][t.kind].append(Term(t.slug, t.label))
+    return [_article(r, terms[r.id]) for r in rows]
+
+
+def _article(row: Any, terms: dict[str, list[Term]]) -> Article:
+    image = (
+        Image(row.image_url, row.image_type, row.image_length, row.image_width, row.image_height)
+        if row.image_url
+        else None
+    )
+    return Article(
+        id=row.id, title=row.title, url=row.url, content_html=row.content_html,
+        summary=row.summary, author=row.author, published=row.published, updated=row.updated,
+        categories=tuple(terms["category"]), tags=tuple(terms["tag"]), image=image,
+        source=row.source, guid=row.guid, status=row.status,
+    )

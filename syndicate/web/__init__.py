@@ -1,0 +1,42 @@
+"""The Flask app factory. ``syndicate serve`` runs it; so does any WSGI server:
+``gunicorn 'syndicate.web:create_app()'``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from syndicate import config
+from syndicate.service import Service
+
+
+def create_app(
+    settings: config.Settings | Mapping[str, Any] | None = None, service: Service | None = None
+) -> Flask:
+    """Build the app. *settings* may be Settings or overrides for :func:`config.load`."""
+    if service is None:
+        if not isinstance(settings, config.Settings):
+            settings = config.load(overrides=settings or {})
+        service = Service.open(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = service.settings.max_request_bytes
+    app.extensions["syndicate"] = service
+
+    from syndicate.web import admin, api, feeds, ops, pages, share
+
+    for module in (feeds, api, share, pages, admin, ops):
+        app.register_blueprint(module.bp)
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app
+
+
+def service_of(app: Flask) -> Service:
+    service: Service = app.extensions["syndicate"]
+    return service

@@ -1,0 +1,5 @@
+"""TODO(owner): admin blueprint."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)

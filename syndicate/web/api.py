@@ -1,0 +1,5 @@
+"""TODO(owner): api blueprint."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)

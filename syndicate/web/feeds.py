@@ -1,0 +1,5 @@
+"""TODO(owner): feeds blueprint."""
+
+from flask import Blueprint
+
+bp = Blueprint("feeds", __name__)
