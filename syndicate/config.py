@@ -26,7 +26,9 @@ DEFAULT_CONFIG_FILE = Path("config/syndicate.toml")
 
 def _setting(default: Any, help: str, *, env: bool = True) -> Any:
     if isinstance(default, list | dict):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help, "env": env})
+        return field(
+            default_factory=lambda: type(default)(default), metadata={"help": help, "env": env}
+        )
     return field(default=default, metadata={"help": help, "env": env})
 
 
@@ -34,12 +36,17 @@ def _setting(default: Any, help: str, *, env: bool = True) -> Any:
 class Settings:
     """Every setting of syndicate. The help text here is the documentation README shows."""
 
-    data_dir: Path = _setting(Path("data"), "Directory for the SQLite database, locks and the inbox.")
-    database_url: str = _setting(
-        "", "SQLAlchemy URL. Empty: a SQLite file `syndicate.db` in the data dir. "
-        "PostgreSQL: `postgresql+psycopg://user@host/db`."
+    data_dir: Path = _setting(
+        Path("data"), "Directory for the SQLite database, locks and the inbox."
     )
-    inbox: Path | None = _setting(None, "Drop folder scanned for article files. Empty: `<data_dir>/inbox`.")
+    database_url: str = _setting(
+        "",
+        "SQLAlchemy URL. Empty: a SQLite file `syndicate.db` in the data dir. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    )
+    inbox: Path | None = _setting(
+        None, "Drop folder scanned for article files. Empty: `<data_dir>/inbox`."
+    )
     feeds_dir: Path = _setting(Path("feeds"), "Where rendered feeds (and their `.gz`) are written.")
     host: str = _setting("127.0.0.1", "Address the web server listens on.")
     port: int = _setting(8080, "Port the web server listens on.")
@@ -47,8 +54,9 @@ class Settings:
         "", "Public URL of this service, used in feed self links. Empty: `http://<host>:<port>`."
     )
     api_token: str = _setting(
-        "", "Bearer token for the push API and operator endpoints. Empty: a random token is "
-        "made at start-up and printed."
+        "",
+        "Bearer token for the push API and operator endpoints. Empty: a random token is "
+        "made at start-up and printed.",
     )
     site_title: str = _setting("syndicate demo news", "Publisher name: feed titles, og:site_name.")
     site_url: str = _setting(
@@ -68,23 +76,30 @@ class Settings:
     max_file_bytes: int = _setting(5_000_000, "Largest article file the drop folder accepts.")
     max_request_bytes: int = _setting(1_000_000, "Largest push API request body.")
     websub_hub: str = _setting("", "WebSub hub URL to advertise and ping. Empty: WebSub off.")
-    sandbox_port: int = _setting(8089, "Port of the local social-API sandbox (`syndicate sandbox`).")
+    sandbox_port: int = _setting(
+        8089, "Port of the local social-API sandbox (`syndicate sandbox`)."
+    )
     secrets_file: Path | None = _setting(
         None, "TOML file of account credentials, kept out of the main config."
     )
     metrics_token: bool = _setting(False, "Require the API token on `/metrics`.")
     log_level: str = _setting("INFO", "Logging level.")
     feeds: tuple[FeedSpec, ...] = _setting(
-        (), "`[[feeds]]` tables: extra feeds (name, title, description, category, tag, author, "
+        (),
+        "`[[feeds]]` tables: extra feeds (name, title, description, category, tag, author, "
         "source, limit, full_content, share_links). `all`, one per category and one per "
-        "author always exist.", env=False
+        "author always exist.",
+        env=False,
     )
     upstream: tuple[UpstreamSpec, ...] = _setting(
-        (), "`[[upstream]]` tables: RSS/Atom feeds to take articles from (name, url, interval, "
-        "allow_private, author, categories).", env=False
+        (),
+        "`[[upstream]]` tables: RSS/Atom feeds to take articles from (name, url, interval, "
+        "allow_private, author, categories).",
+        env=False,
     )
     share: dict[str, Any] = _setting(
-        {}, "`[share]` table: networks, accounts, templates, UTM and pacing (see Sharing).",
+        {},
+        "`[share]` table: networks, accounts, templates, UTM and pacing (see Sharing).",
         env=False,
     )
 
@@ -227,8 +242,15 @@ def _validate(s: Settings) -> None:
     for name in ("port", "sandbox_port"):
         if not 0 < getattr(s, name) < 65536:
             raise bad(name, f"must be a port number 1-65535, got {getattr(s, name)}")
-    for name in ("scan_interval", "render_interval", "feed_limit", "feed_max_limit", "feed_ttl",
-                 "max_file_bytes", "max_request_bytes"):
+    for name in (
+        "scan_interval",
+        "render_interval",
+        "feed_limit",
+        "feed_max_limit",
+        "feed_ttl",
+        "max_file_bytes",
+        "max_request_bytes",
+    ):
         if getattr(s, name) <= 0:
             raise bad(name, f"must be positive, got {getattr(s, name)}")
     for name in ("base_url", "site_url", "websub_hub"):

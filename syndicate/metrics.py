@@ -8,15 +8,19 @@ feed_requests = Counter(
     "syndicate_feed_requests_total", "Feed requests served, by HTTP status.", ["status"]
 )
 feed_render_seconds = Histogram(
-    "syndicate_feed_render_duration_seconds", "Time to render one feed file.", ["format"],
+    "syndicate_feed_render_duration_seconds",
+    "Time to render one feed file.",
+    ["format"],
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
 )
 articles_ingested = Counter(
-    "syndicate_ingest_articles_total", "Articles taken in, by source and result.",
+    "syndicate_ingest_articles_total",
+    "Articles taken in, by source and result.",
     ["source", "result"],
 )
 share_posts = Counter(
-    "syndicate_share_attempts_total", "Share attempts, by network and outcome.",
+    "syndicate_share_attempts_total",
+    "Share attempts, by network and outcome.",
     ["network", "outcome"],
 )
 websub_pings = Counter("syndicate_websub_ping_total", "WebSub hub pings by result.", ["result"])

@@ -87,14 +87,25 @@ def add_ticks(scheduler: BaseScheduler, service: Service, ticks: tuple[Tick, ...
         func = ref_to_obj(tick.func)
         interval = tick.interval(service)
         scheduler.add_job(
-            func, "interval", args=[service], id=tick.id, name=tick.id, seconds=interval,
-            coalesce=True, max_instances=1, misfire_grace_time=max(2, int(2 * interval)),
-            replace_existing=True, next_run_time=service.now(),
+            func,
+            "interval",
+            args=[service],
+            id=tick.id,
+            name=tick.id,
+            seconds=interval,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(2, int(2 * interval)),
+            replace_existing=True,
+            next_run_time=service.now(),
         )
 
     def _count(event: JobEvent) -> None:
-        result = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error",
-                  EVENT_JOB_MISSED: "missed"}.get(event.code, "other")
+        result = {
+            EVENT_JOB_EXECUTED: "ok",
+            EVENT_JOB_ERROR: "error",
+            EVENT_JOB_MISSED: "missed",
+        }.get(event.code, "other")
         metrics.scheduler_ticks.labels(job=event.job_id, result=result).inc()
         if event.code == EVENT_JOB_ERROR:
             log.error("tick %s failed: %r", event.job_id, getattr(event, "exception", None))

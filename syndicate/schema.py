@@ -58,7 +58,9 @@ article_term = sa.Table(
     "article_term",
     metadata,
     sa.Column(
-        "article_id", sa.String(100), sa.ForeignKey("article.id", ondelete="CASCADE"),
+        "article_id",
+        sa.String(100),
+        sa.ForeignKey("article.id", ondelete="CASCADE"),
         primary_key=True,
     ),
     sa.Column("kind", sa.String(20), primary_key=True),  # "category" or "tag"

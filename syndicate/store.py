@@ -126,18 +126,29 @@ class Store:
         An article is matched by id. Its guid and first ``published`` time are kept
         forever; an edit gets a new ``updated`` time (the given one if later, else *now*).
         """
-        changes: list[Change] = []
-        with self.begin() as conn:
-            for item in items:
-                changes.append(self._upsert(conn, item, now))
-            if any(c.kind != "unchanged" for c in changes):
-                _bump(conn, now)
-        return changes
+        for attempt in range(3):
+            try:
+                with self.begin() as conn:
+                    changes = [self._upsert(conn, item, now) for item in items]
+                    if any(c.kind != "unchanged" for c in changes):
+                        _bump(conn, now)
+                return changes
+            except sa.exc.IntegrityError:
+                # A concurrent writer inserted the same id first (PostgreSQL, READ
+                # COMMITTED); run again and the row is found and updated instead.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _upsert(self, conn: Connection, item: Article, now: datetime) -> Change:
         row = conn.execute(
-            sa.select(article.c.guid, article.c.content_hash, article.c.status,
-                      article.c.published, article.c.updated).where(article.c.id == item.id)
+            sa.select(
+                article.c.guid,
+                article.c.content_hash,
+                article.c.status,
+                article.c.published,
+                article.c.updated,
+            ).where(article.c.id == item.id)
         ).first()
         digest = content_hash(item)
         if row is None:
@@ -153,7 +164,9 @@ class Store:
             if row.content_hash == digest:
                 updated = row.updated
             values = _row(item, digest) | {
-                "guid": row.guid, "published": row.published, "updated": updated,
+                "guid": row.guid,
+                "published": row.published,
+                "updated": updated,
                 "modified_at": now,
             }
             del values["id"]
@@ -276,10 +289,16 @@ def content_hash(item: Article) -> str:
     """Hash of everything a reader sees; equal hashes mean "nothing changed"."""
     image = item.image
     data = [
-        item.title, item.url, item.content_html, item.summary, item.author,
-        [[t.slug, t.label] for t in item.categories], [[t.slug, t.label] for t in item.tags],
+        item.title,
+        item.url,
+        item.content_html,
+        item.summary,
+        item.author,
+        [[t.slug, t.label] for t in item.categories],
+        [[t.slug, t.label] for t in item.tags],
         [image.url, image.type, image.length, image.width, image.height] if image else None,
-        item.published.isoformat(), item.source,
+        item.published.isoformat(),
+        item.source,
     ]
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
 
@@ -297,22 +316,36 @@ def _bump(conn: Connection, now: datetime) -> None:
 def _row(item: Article, digest: str) -> dict[str, Any]:
     image = item.image
     return {
-        "id": item.id, "guid": item.guid, "source": item.source, "url": item.url,
-        "title": item.title, "summary": item.summary, "content_html": item.content_html,
-        "author": item.author, "author_slug": item.author_slug,
-        "image_url": image.url if image else None, "image_type": image.type if image else None,
+        "id": item.id,
+        "guid": item.guid,
+        "source": item.source,
+        "url": item.url,
+        "title": item.title,
+        "summary": item.summary,
+        "content_html": item.content_html,
+        "author": item.author,
+        "author_slug": item.author_slug,
+        "image_url": image.url if image else None,
+        "image_type": image.type if image else None,
         "image_length": image.length if image else None,
         "image_width": image.width if image else None,
         "image_height": image.height if image else None,
-        "published": item.published, "updated": item.updated, "status": item.status,
+        "published": item.published,
+        "updated": item.updated,
+        "status": item.status,
         "content_hash": digest,
     }
 
 
 def _write_terms(conn: Connection, item: Article) -> None:
     rows = [
-        {"article_id": item.id, "kind": kind, "slug": term.slug, "label": term.label,
-         "position": pos}
+        {
+            "article_id": item.id,
+            "kind": kind,
+            "slug": term.slug,
+            "label": term.label,
+            "position": pos,
+        }
         for kind, terms in (("category", item.categories), ("tag", item.tags))
         for pos, term in enumerate(_unique(terms))
     ]
@@ -350,8 +383,18 @@ def _article(row: Any, terms: dict[str, list[Term]]) -> Article:
         else None
     )
     return Article(
-        id=row.id, title=row.title, url=row.url, content_html=row.content_html,
-        summary=row.summary, author=row.author, published=row.published, updated=row.updated,
-        categories=tuple(terms["category"]), tags=tuple(terms["tag"]), image=image,
-        source=row.source, guid=row.guid, status=row.status,
+        id=row.id,
+        title=row.title,
+        url=row.url,
+        content_html=row.content_html,
+        summary=row.summary,
+        author=row.author,
+        published=row.published,
+        updated=row.updated,
+        categories=tuple(terms["category"]),
+        tags=tuple(terms["tag"]),
+        image=image,
+        source=row.source,
+        guid=row.guid,
+        status=row.status,
     )

@@ -14,7 +14,7 @@ network with that network's settings, a ``requests.Session`` and a base URL, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -45,7 +45,7 @@ class Account:
         return f"{self.network}:{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ShareRequest:
     """One HTTP request, exactly as it will be sent.
 
@@ -53,6 +53,9 @@ class ShareRequest:
     ``"form"``; ``secrets`` lists header/body values to redact in any preview.
     Some networks need more than one call (Reddit fetches a token first); the adapter's
     :meth:`ShareAdapter.send` performs those, ``build`` describes the posting call.
+    Credentials that depend on the moment of sending (an OAuth 1.0a signature, Reddit's
+    short-lived bearer token) are added by ``send``; ``auth`` names that scheme.
+    ``repr()`` shows the redacted preview, never a secret.
     """
 
     method: str
@@ -62,13 +65,22 @@ class ShareRequest:
     encoding: str = "json"  # "json" or "form"
     secrets: tuple[str, ...] = ()
     share_text: str = ""  # the human-visible text of the post, for previews
+    auth: str = ""  # credentials added at send time: "oauth1", "reddit-token" or ""
+
+    def __repr__(self) -> str:
+        return f"ShareRequest({self.preview()!r})"
 
     def preview(self) -> dict[str, Any]:
         """A JSON-able view with every secret replaced by ``<redacted>``."""
         return redact(
-            {"method": self.method, "url": self.url, "headers": dict(self.headers),
-             "body": dict(self.body) if self.body is not None else None,
-             "encoding": self.encoding},
+            {
+                "method": self.method,
+                "url": self.url,
+                "headers": dict(self.headers),
+                "body": dict(self.body) if self.body is not None else None,
+                "encoding": self.encoding,
+                "auth": self.auth,
+            },
             self.secrets,
         )
 
@@ -112,12 +124,19 @@ class ShareAdapter(Protocol):
     Invariants: ``intent_url`` and ``build`` do no I/O and read no clock or environment;
     ``send`` never retries a POST itself and never raises for an HTTP answer: every
     answer, timeout or connection error becomes a :class:`ShareResult`.
+
+    ``text``, ``url`` and ``title`` are the already-templated post text, the article URL
+    with its tracking parameters, and (Reddit, LinkedIn) the headline; when left out the
+    adapter uses the article's own title and URL. ``hashtags`` (no ``#``) feed intents
+    that take them separately (X).
     """
 
     name: ClassVar[str]
     label: ClassVar[str]  # "Facebook", "X", …
     default_base_url: ClassVar[str]
     can_lookup: ClassVar[bool]
+    lookup_authoritative: ClassVar[bool]  # a lookup miss proves the post does not exist
+    duplicate_signal: ClassVar[bool]  # the network rejects a repeated post as a duplicate
 
     def __init__(
         self,
@@ -127,15 +146,35 @@ class ShareAdapter(Protocol):
         base_url: str | None = None,
     ) -> None: ...
 
-    def intent_url(self, article: Article, account: Account | None = None) -> str: ...
+    def intent_url(
+        self,
+        article: Article,
+        account: Account | None = None,
+        *,
+        text: str | None = None,
+        url: str | None = None,
+        title: str | None = None,
+        hashtags: Sequence[str] = (),
+    ) -> str: ...
 
-    def build(self, article: Article, account: Account, now: datetime) -> ShareRequest: ...
+    def build(
+        self,
+        article: Article,
+        account: Account,
+        now: datetime,
+        *,
+        text: str | None = None,
+        url: str | None = None,
+        title: str | None = None,
+    ) -> ShareRequest: ...
 
     def send(self, request: ShareRequest, account: Account, now: datetime) -> ShareResult: ...
 
     def lookup(self, account: Account, marker: str, since: datetime) -> ShareResult | None: ...
 
     def capabilities(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
 
 
 def redact(value: Any, secrets: tuple[str, ...] | list[str]) -> Any:

@@ -34,7 +34,10 @@ pass_context = click.make_pass_decorator(Context)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), default=None,
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Settings file (default: config/syndicate.toml, or $SYNDICATE_CONFIG).",
 )
 @click.version_option(__version__, prog_name="syndicate")
@@ -44,7 +47,8 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Context(config_path)
     if not logging.getLogger().handlers:
         logging.basicConfig(
-            level=logging.INFO, stream=sys.stderr,
+            level=logging.INFO,
+            stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
 

@@ -1,1 +1,247 @@
-"""TODO(owner): core commands."""
+"""Service commands: run, serve, worker, ingest, render, articles."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from syndicate import scheduler as ticks
+from syndicate.cli import Context, main, pass_context
+from syndicate.errors import ConfigError, SyndicateError
+from syndicate.service import Service
+
+
+def open_service(ctx: Context, **overrides: Any) -> Service:
+    """Open the store and check the share configuration; a bad setting exits 2 with its name."""
+    try:
+        service = Service.open(ctx.settings.replace(**overrides) if overrides else ctx.settings)
+        service.sharing.validate()
+        _install_ledger(service)
+    except ConfigError as exc:
+        raise click.ClickException(f"bad setting {exc}") from exc
+    except SyndicateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return service
+
+
+def _install_ledger(service: Service) -> None:
+    from syndicate import shares
+
+    shares.install(service)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """Turn SIGTERM and SIGINT (Ctrl-C) into an event the main thread waits on."""
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _worker_lock(service: Service) -> Iterator[None]:
+    lock = ticks.worker_lock(service)
+    if lock is not None:
+        try:
+            lock.acquire()
+        except ConfigError as exc:
+            raise click.ClickException(exc.reason) from exc
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@main.command()
+@click.option(
+    "--demo", is_flag=True, help="Load the demo articles and post shares to the local sandbox."
+)
+@pass_context
+def run(ctx: Context, demo: bool) -> None:
+    """Run everything in one process: web server, scheduler (ingest, feeds, shares)."""
+    from werkzeug.serving import make_server
+
+    from syndicate import demo as demo_mode
+    from syndicate.web import create_app
+
+    settings = ctx.settings
+    sandbox = None
+    if demo:
+        settings = demo_mode.prepare(settings)
+        sandbox = demo_mode.start_sandbox(settings)
+    ctx._settings = settings
+    service = open_service(ctx)
+    with _worker_lock(service), _stop_on_signals() as stop:
+        app = create_app(service=service)
+        try:
+            server = make_server(settings.host, settings.port, app, threaded=True)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
+                "set SYNDICATE_PORT to a free port"
+            ) from exc
+        web = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+        web.start()
+        clock = BackgroundScheduler(**ticks.scheduler_options())
+        ticks.add_ticks(clock, service)
+        clock.start()
+        _banner(service, sandbox_url=sandbox.url if sandbox else None)
+        stop.wait()
+        click.echo("stopping: finishing the current work…", err=True)
+        clock.shutdown(wait=True)
+        server.shutdown()
+        web.join(timeout=10)
+        if sandbox is not None:
+            sandbox.stop()
+        service.close()
+    click.echo("stopped", err=True)
+
+
+def _banner(service: Service, sandbox_url: str | None) -> None:
+    s = service.settings
+    base = s.public_url
+    lines = [
+        "",
+        f"syndicate is running on {base}",
+        f"  feeds:       {base}/feeds/   (e.g. {base}/feeds/all.rss, all.atom, all.json)",
+        f"  operator:    {base}/admin",
+        f"  push API:    POST {base}/api/articles  (Authorization: Bearer <token>)",
+        f"  health:      {base}/healthz  {base}/readyz  {base}/metrics",
+        f"  inbox:       {s.inbox_dir.resolve()}  (drop .txt/.md/.json/.jsonl files here)",
+        f"  feed files:  {s.feeds_dir.resolve()}",
+        f"  database:    {_safe_url(s.database)}",
+    ]
+    if sandbox_url:
+        lines.append(f"  sandbox:     {sandbox_url}/__requests  (what the demo accounts posted)")
+    if service.generated_token:
+        lines.append(f"  API token for this run: {s.api_token}")
+    lines.append("Press Ctrl-C to stop.")
+    click.echo("\n".join(lines))
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+@click.option("--bind", default=None, help="host:port (default: SYNDICATE_HOST:SYNDICATE_PORT).")
+@click.option(
+    "--workers", default=None, type=int, help="gunicorn worker processes (default 2×CPUs+1)."
+)
+@pass_context
+def serve(ctx: Context, bind: str | None, workers: int | None) -> None:
+    """Run the web app only, under gunicorn (production). Run `syndicate worker` beside it."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = ctx.settings
+    service = open_service(ctx)  # migrate and validate once, before forking
+    service.close()
+
+    class _App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", bind or f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", workers or (2 * (os.cpu_count() or 1) + 1))
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", None)
+
+        def load(self) -> Any:
+            from syndicate.web import create_app
+
+            return create_app(settings)
+
+    _App().run()
+
+
+@main.command()
+@pass_context
+def worker(ctx: Context) -> None:
+    """Run the scheduler only: folder scans, upstream polls, feed renders, share posting."""
+    service = open_service(ctx)
+    with _worker_lock(service):
+        clock = BlockingScheduler(**ticks.scheduler_options())
+        ticks.add_ticks(clock, service)
+
+        def _shutdown(*_: Any) -> None:
+            # Stop claiming; the tick in progress finishes and records its result.
+            threading.Thread(target=clock.shutdown, kwargs={"wait": True}).start()
+
+        signal.signal(signal.SIGTERM, _shutdown)
+        signal.signal(signal.SIGINT, _shutdown)
+        click.echo(f"worker started on {_safe_url(service.settings.database)}", err=True)
+        clock.start()
+        service.close()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@pass_context
+def ingest(ctx: Context, paths: tuple[Path, ...]) -> None:
+    """Import article files (.txt, .md, .json, .jsonl) once; files are not moved.
+
+    Exits 1 when any file was rejected, with one reason per file.
+    """
+    from syndicate.ingest import ingest_paths
+
+    service = open_service(ctx)
+    files = [p for p in paths]
+    if sys.stderr.isatty():
+        with click.progressbar(length=len(files), label="ingesting", file=sys.stderr) as bar:
+            report = ingest_paths(service, files, progress=lambda _p: bar.update(1))
+    else:
+        report = ingest_paths(service, files)
+    service.publisher.render_if_changed()
+    for line in report.lines():
+        click.echo(line)
+    service.close()
+    if report.rejected:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Rewrite every file even when unchanged.")
+@pass_context
+def render(ctx: Context, force: bool) -> None:
+    """Write every feed (RSS, Atom, JSON Feed and .gz) to the feeds dir."""
+    service = open_service(ctx)
+    changed = service.publisher.render_all(force=force)
+    total = len(service.publisher.specs()) * 3
+    click.echo(f"{len(changed)} of {total} feed files changed in {service.settings.feeds_dir}")
+    service.close()
+
+
+@main.command()
+@click.option("--limit", default=50, show_default=True)
+@click.option("--status", type=click.Choice(["published", "unpublished", "all"]), default="all")
+@pass_context
+def articles(ctx: Context, limit: int, status: str) -> None:
+    """List stored articles, newest first."""
+    service = open_service(ctx)
+    items = service.store.recent_articles(limit=limit, status=None if status == "all" else status)
+    for a in items:
+        cats = ",".join(t.slug for t in a.categories)
+        click.echo(
+            f"{a.published:%Y-%m-%d %H:%M}  {a.status:<11}  {a.id:<28}  {cats:<18}  {a.title}"
+        )
+    if not items:
+        click.echo("no articles yet")
+    service.close()

@@ -43,7 +43,9 @@ def upgrade() -> None:
     op.create_table(
         "article_term",
         sa.Column(
-            "article_id", sa.String(100), sa.ForeignKey("article.id", ondelete="CASCADE"),
+            "article_id",
+            sa.String(100),
+            sa.ForeignKey("article.id", ondelete="CASCADE"),
             primary_key=True,
         ),
         sa.Column("kind", sa.String(20), primary_key=True),

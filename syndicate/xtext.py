@@ -1,0 +1,115 @@
+"""X (Twitter) text: the twitter-text v3 weighted length, and fitting a post into it.
+
+Counting is delegated to ``twitter-text-parser`` (it passes the official conformance
+cases, vendored in ``tests/adapters/data/``): URLs count 23, emoji sequences and most
+code points outside Latin/Greek/Cyrillic/… count 2, after NFC normalisation (social.md §2).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from twitter_text import extract_urls_with_indices, has_invalid_characters, parse_tweet
+from twitter_text.config import config as _CONFIGS
+
+LIMIT = 280
+ELLIPSIS = "…"
+_TRIM = " ,;:-–—"
+_V3 = _CONFIGS["version3"]
+# Marks that must stay with the character before them (ZWJ, variation selectors,
+# skin tones, combining marks) so a cut never splits an emoji or a letter.
+_CLINGING = re.compile("[\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\u0300-\u036f]+$")
+
+
+def weighted_length(text: str) -> int:
+    """The weighted length X counts for *text* (twitter-text v3)."""
+    return int(parse_tweet(text, _V3).weightedLength)
+
+
+def is_valid(text: str, limit: int = LIMIT) -> bool:
+    """Whether X accepts *text*: 0 < weighted length ≤ *limit*, no invalid characters."""
+    return 0 < weighted_length(text) <= limit and not has_invalid_characters(_nfc(text))
+
+
+def fit(
+    text_before_url: str, url: str = "", hashtags: Sequence[str] = (), limit: int = LIMIT
+) -> str:
+    """Compose ``text url #tag …`` within *limit*, cutting only the text before the URL.
+
+    The text is cut at a word boundary with an ellipsis; the URL is never cut, and
+    hashtags are dropped whole from the end only if the text alone cannot make room.
+    """
+    tags = [f"#{t.lstrip('#')}" for t in hashtags if t.lstrip("#")]
+    tail = " ".join(part for part in (url, *tags) if part)
+    return fit_text(_join(_nfc(text_before_url), tail), limit)
+
+
+def fit_text(text: str, limit: int = LIMIT) -> str:
+    """Make an already-composed post fit *limit*, keeping URLs and hashtags whole.
+
+    The part before the first URL (or before trailing hashtags) is shortened first;
+    then trailing hashtags are dropped; a URL is never cut.
+    """
+    text = _nfc(text).strip()
+    if weighted_length(text) <= limit:
+        return text
+    head, tail = _split_head(text)
+    head = _shorten_head(head, tail, limit)
+    while weighted_length(_join(head, tail)) > limit and _drop_last_hashtag(tail) != tail:
+        tail = _drop_last_hashtag(tail)
+    return _join(head, tail)
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _join(head: str, tail: str) -> str:
+    return " ".join(part for part in (head.strip(), tail.strip()) if part)
+
+
+def _split_head(text: str) -> tuple[str, str]:
+    """Split into (cuttable head, protected tail starting at the first URL or hashtag run)."""
+    urls = extract_urls_with_indices(text)
+    if urls:
+        start = min(u["indices"][0] for u in urls)
+        return text[:start], text[start:]
+    words = text.split(" ")
+    cut = len(words)
+    while cut > 0 and words[cut - 1].startswith("#"):
+        cut -= 1
+    return " ".join(words[:cut]), " ".join(words[cut:])
+
+
+def _shorten_head(head: str, tail: str, limit: int) -> str:
+    """Drop whole words from the end of *head* (or characters of a lone word) until it fits."""
+    words = head.split()
+    while words:
+        candidate = " ".join(words)
+        if words != head.split():
+            candidate = candidate.rstrip(_TRIM) + ELLIPSIS
+        if weighted_length(_join(candidate, tail)) <= limit:
+            return candidate
+        if len(words) == 1 and not words[0].startswith("#"):
+            return _shorten_word(words[0], tail, limit)
+        words.pop()
+    return ""
+
+
+def _shorten_word(word: str, tail: str, limit: int) -> str:
+    """Cut a single long word (CJK text has no spaces) by characters, never mid-sequence."""
+    for end in range(len(word) - 1, 0, -1):
+        kept = _CLINGING.sub("", word[:end]).rstrip(_TRIM)
+        candidate = kept + ELLIPSIS
+        if kept and weighted_length(_join(candidate, tail)) <= limit:
+            return candidate
+    return ""
+
+
+def _drop_last_hashtag(tail: str) -> str:
+    words = tail.split(" ")
+    if len(words) > 1 and words[-1].startswith("#"):
+        return " ".join(words[:-1])
+    return tail
