@@ -64,4 +64,6 @@ class Service:
         return Sharing(self)
 
     def close(self) -> None:
+        if "publisher" in self.__dict__:
+            self.publisher.close()
         self.store.close()

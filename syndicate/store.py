@@ -241,26 +241,30 @@ class Store:
             rows = conn.execute(query).all()
             return _with_terms(conn, rows)
 
-    def terms(self, kind: str) -> list[Term]:
-        """Categories (or tags) of published articles, by slug."""
+    def terms(self, kind: str, status: str | None = "published") -> list[Term]:
+        """Categories (or tags) of articles with *status* (None: any), by slug."""
         query = (
             sa.select(article_term.c.slug, sa.func.min(article_term.c.label))
             .join(article, article.c.id == article_term.c.article_id)
-            .where(article_term.c.kind == kind, article.c.status == "published")
+            .where(article_term.c.kind == kind)
             .group_by(article_term.c.slug)
             .order_by(article_term.c.slug)
         )
+        if status:
+            query = query.where(article.c.status == status)
         with self.read() as conn:
             return [Term(slug, label) for slug, label in conn.execute(query)]
 
-    def authors(self) -> list[Term]:
-        """Authors of published articles: slug and display name."""
+    def authors(self, status: str | None = "published") -> list[Term]:
+        """Authors of articles with *status* (None: any): slug and display name."""
         query = (
             sa.select(article.c.author_slug, sa.func.min(article.c.author))
-            .where(article.c.status == "published", article.c.author_slug != "")
+            .where(article.c.author_slug != "")
             .group_by(article.c.author_slug)
             .order_by(article.c.author_slug)
         )
+        if status:
+            query = query.where(article.c.status == status)
         with self.read() as conn:
             return [Term(slug, name) for slug, name in conn.execute(query)]
 

@@ -1,0 +1,387 @@
+"""Publishing: render every feed to the feeds dir atomically, and ping WebSub hubs.
+
+Order on publish (reliability.md §4): the article is committed, the feed rendered and
+atomically replaced, and only then is a hub ping queued in ``websub_ping`` (an outbox
+the ``ping_job`` tick drains with backoff), so the hub never fetches a stale feed and
+a dead hub never blocks ingest.
+
+Feeds: ``all``, ``category/<slug>`` for every category and ``author/<slug>`` for every
+author ever stored (a section whose articles were all unpublished keeps its feed, empty:
+R17), plus ``[[feeds]]`` from the config, which may also replace a default. The channel
+link of generated feeds is the site home page: syndicate does not know the publisher's
+section URLs; a configured feed can set ``link``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import random
+import re
+import threading
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import requests
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from syndicate import metrics
+from syndicate.errors import ConfigError
+from syndicate.models import FEED_FORMATS, Article, FeedFormat, FeedSpec
+from syndicate.render import EMPTY_FEED_DATE, MEDIA_TYPES, RenderedFeed, Site, render
+from syndicate.schema import websub_ping
+
+if TYPE_CHECKING:
+    from syndicate.service import Service
+
+__all__ = ["MEDIA_TYPES", "Publisher", "ping_job", "render_job"]
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: dict[str, str] = {"rss": "rss", "atom": "atom", "json": "json"}
+_NAME = re.compile(r"^[^\W_][\w-]*(/[^\W_][\w-]*)*$")
+_STALE_TEMP_SECONDS = 300
+PING_TIMEOUT = 10.0
+PING_BATCH = 50
+PING_BASE_DELAY = 30.0
+PING_MAX_DELAY = 3600.0
+PING_MAX_ATTEMPTS = 12
+
+
+class Publisher:
+    """Renders feeds for one service and keeps the feeds dir up to date."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.settings = service.settings
+        self.store = service.store
+        self.site = Site.from_settings(self.settings)
+        self.feeds_dir = Path(self.settings.feeds_dir)
+        self.extra_specs = tuple(_checked(spec, self.site) for spec in self.settings.feeds)
+        self._render_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._rendered_version: int | None = None
+        self._specs: tuple[int, list[FeedSpec]] | None = None
+        self._variants: dict[tuple[str, str, int, int], RenderedFeed | None] = {}
+        self._written: dict[Path, str] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._session: requests.Session | None = None
+
+    # -- feeds as data ----------------------------------------------------------------
+
+    def specs(self) -> list[FeedSpec]:
+        """Every feed: site, one per category, one per author, then configured ones."""
+        version = self.store.version()
+        cached = self._specs
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        s = self.settings
+        home = self.site.home_url
+        found = {
+            "all": FeedSpec(
+                "all",
+                s.site_title,
+                s.site_description,
+                home,
+                limit=s.feed_limit,
+                full_content=s.full_content,
+            )
+        }
+        for kind, slug, label in self._sections():
+            name = f"{kind}/{slug}"
+            found[name] = FeedSpec(
+                name,
+                f"{s.site_title}: {label}",
+                f"Latest articles: {label}",
+                home,
+                category=slug if kind == "category" else None,
+                author=slug if kind == "author" else None,
+                limit=s.feed_limit,
+                full_content=s.full_content,
+            )
+        for spec in self.extra_specs:
+            found[spec.name] = spec
+        specs = list(found.values())
+        self._specs = (version, specs)
+        return specs
+
+    def spec(self, name: str) -> FeedSpec | None:
+        return next((spec for spec in self.specs() if spec.name == name), None)
+
+    def _sections(self) -> list[tuple[str, str, str]]:
+        """(kind, slug, label) of every category and author, whatever their status."""
+        out = [("category", t.slug, t.label) for t in self.store.terms("category", status=None)]
+        out += [("author", t.slug, t.label) for t in self.store.authors(status=None)]
+        # A slug that is not a safe path segment (e.g. non-ASCII) gets no file.
+        return [row for row in out if _NAME.match(row[1])]
+
+    def self_url(self, name: str, fmt: FeedFormat, limit: int | None = None) -> str:
+        query = f"?limit={limit}" if limit is not None else ""
+        return f"{self.settings.public_url}/feeds/{name}.{EXTENSIONS[fmt]}{query}"
+
+    def path(self, name: str, fmt: FeedFormat) -> Path:
+        return self.feeds_dir / f"{name}.{EXTENSIONS[fmt]}"
+
+    # -- rendering --------------------------------------------------------------------
+
+    def articles(self, spec: FeedSpec, limit: int | None = None) -> list[Article]:
+        return self.store.recent_articles(
+            category=spec.category,
+            tag=spec.tag,
+            author=spec.author,
+            source=spec.source,
+            limit=limit or spec.limit,
+        )
+
+    def render_feed(
+        self, spec: FeedSpec, fmt: FeedFormat, articles: list[Article], limit: int | None = None
+    ) -> RenderedFeed:
+        share = self.service.sharing.share_bar_html if spec.share_links else None
+        with metrics.feed_render_seconds.labels(format=fmt).time():
+            return render(
+                spec,
+                articles,
+                fmt,
+                self.site,
+                self_url=self.self_url(spec.name, fmt, limit),
+                share_html=share,
+            )
+
+    def render_all(self, force: bool = False) -> list[Path]:
+        """Render every feed in every format; write the ones whose bytes changed."""
+        with self._render_lock:
+            self._remove_stale_temps()
+            changed: list[Path] = []
+            topics: list[str] = []
+            for spec in self.specs():
+                items = self.articles(spec)
+                for fmt in FEED_FORMATS:
+                    path = self.path(spec.name, fmt)
+                    if self._publish(path, self.render_feed(spec, fmt, items), force):
+                        changed.append(path)
+                        topics.append(self.self_url(spec.name, fmt))
+            if topics and self.settings.websub_hub:
+                self._queue_pings(topics)
+            return changed
+
+    def render_if_changed(self) -> list[Path]:
+        """Render only when an article changed since the last render (one cheap query)."""
+        version = self.store.version()
+        if version == self._rendered_version:
+            return []
+        changed = self.render_all()
+        self._rendered_version = version
+        return changed
+
+    def render_variant(self, name: str, fmt: FeedFormat, limit: int) -> RenderedFeed | None:
+        """The feed with ``?limit=N`` (capped), memoised per store version; None if unknown."""
+        spec = self.spec(name)
+        if spec is None:
+            return None
+        limit = max(1, min(limit, self.settings.feed_max_limit))
+        key = (name, fmt, limit, self.store.version())
+        with self._state_lock:
+            if key in self._variants:
+                return self._variants[key]
+        feed = self.render_feed(spec, fmt, self.articles(spec, limit), limit)
+        with self._state_lock:
+            if len(self._variants) >= 256 or any(k[3] != key[3] for k in self._variants):
+                self._variants.clear()
+            self._variants[key] = feed
+        return feed
+
+    def request_render(self) -> None:
+        """Ask the background renderer for a render soon; never blocks, calls coalesce."""
+        with self._state_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._render_loop, name="syndicate-render", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def _render_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stop.is_set():
+                return
+            self._wake.clear()
+            try:
+                self.render_if_changed()
+            except Exception:  # the loop must survive; the scheduler tick retries too
+                log.exception("background feed render failed")
+
+    def close(self) -> None:
+        """Stop the background renderer and close the hub session."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- files ------------------------------------------------------------------------
+
+    def _publish(self, path: Path, feed: RenderedFeed, force: bool) -> bool:
+        """Write *feed* and its ``.gz`` unless the file already holds these bytes."""
+        digest = hashlib.sha256(feed.body).hexdigest()
+        if not force and path.exists() and self._digest(path) == digest:
+            return False
+        mtime = (feed.last_modified or EMPTY_FEED_DATE).timestamp()
+        compressed = gzip.compress(feed.body, compresslevel=9, mtime=0)
+        write_atomic(path.with_name(path.name + ".gz"), compressed, mtime)
+        write_atomic(path, feed.body, mtime)
+        self._written[path] = digest
+        return True
+
+    def _digest(self, path: Path) -> str:
+        known = self._written.get(path)
+        if known is None:
+            known = self._written[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return known
+
+    def _remove_stale_temps(self) -> None:
+        if not self.feeds_dir.is_dir():
+            return
+        cutoff = time.time() - _STALE_TEMP_SECONDS
+        for temp in self.feeds_dir.rglob(".*.tmp"):
+            try:
+                if temp.stat().st_mtime < cutoff:
+                    temp.unlink()
+            except FileNotFoundError:
+                pass
+
+    # -- WebSub -----------------------------------------------------------------------
+
+    def _queue_pings(self, topics: list[str]) -> None:
+        """Queue one ping per topic (an existing row is made due now, attempts reset)."""
+        now = self.service.now()
+        rows = [{"topic": t, "due_at": now, "attempts": 0, "last_error": None} for t in topics]
+        dialect = postgresql if self.store.dialect == "postgresql" else sqlite
+        stmt = dialect.insert(websub_ping).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[websub_ping.c.topic],
+            set_={"due_at": now, "attempts": 0, "last_error": None},
+        )
+        with self.store.begin() as conn:
+            conn.execute(stmt)
+
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = requests.Session()
+            self._session.headers["User-Agent"] = "syndicate (WebSub publisher)"
+        return self._session
+
+    def send_pings(self) -> int:
+        """Ping the hub for every due topic; returns how many pings succeeded."""
+        hub = self.settings.websub_hub
+        if not hub:
+            return 0
+        now = self.service.now()
+        with self.store.read() as conn:
+            due = conn.execute(
+                sa.select(websub_ping.c.topic, websub_ping.c.attempts)
+                .where(websub_ping.c.due_at <= now)
+                .order_by(websub_ping.c.due_at)
+                .limit(PING_BATCH)
+            ).all()
+        sent = 0
+        for topic, attempts in due:
+            error = _ping(self.session(), hub, topic)
+            sent += self._record_ping(topic, attempts, error)
+        return sent
+
+    def _record_ping(self, topic: str, attempts: int, error: str | None) -> int:
+        row = websub_ping.c.topic == topic
+        with self.store.begin() as conn:
+            if error is None:
+                conn.execute(websub_ping.delete().where(row))
+                metrics.websub_pings.labels(result="ok").inc()
+                return 1
+            if attempts + 1 >= PING_MAX_ATTEMPTS:
+                log.warning("giving up pinging the hub for %s: %s", topic, error)
+                conn.execute(websub_ping.delete().where(row))
+                metrics.websub_pings.labels(result="dropped").inc()
+                return 0
+            due = self.service.now() + timedelta(seconds=ping_delay(attempts))
+            conn.execute(
+                websub_ping.update()
+                .where(row)
+                .values(attempts=attempts + 1, due_at=due, last_error=error[:1000])
+            )
+            metrics.websub_pings.labels(result="error").inc()
+            return 0
+
+
+def ping_delay(attempts: int, rng: random.Random | None = None) -> float:
+    """Full-jitter exponential backoff (reliability.md §3.3), at least one second."""
+    ceiling = min(PING_MAX_DELAY, PING_BASE_DELAY * 2**attempts)
+    return max(1.0, (rng or random).uniform(0, ceiling))
+
+
+def _ping(session: requests.Session, hub: str, topic: str) -> str | None:
+    """POST ``hub.mode=publish`` for *topic*; None on a 2xx, else the reason."""
+    try:
+        response = session.post(
+            hub, data={"hub.mode": "publish", "hub.url": topic}, timeout=PING_TIMEOUT
+        )
+    except requests.RequestException as exc:
+        return f"{type(exc).__name__}: {exc}"
+    with response:
+        if 200 <= response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+
+
+def write_atomic(path: Path, data: bytes, mtime: float | None = None) -> None:
+    """Replace *path* with *data*: temp file in the same dir, fsync, rename, fsync dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mtime is not None:
+            os.utime(temp, (mtime, mtime))
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _checked(spec: FeedSpec, site: Site) -> FeedSpec:
+    """A configured feed, validated: a safe path name and a positive limit."""
+    if not _NAME.match(spec.name):
+        raise ConfigError(
+            "feeds",
+            f"feed name {spec.name!r} must be words (letters, digits, -, _) joined by '/'",
+        )
+    if spec.limit <= 0:
+        raise ConfigError("feeds", f"feed {spec.name!r}: limit must be positive")
+    return spec if spec.link else replace(spec, link=site.home_url)
+
+
+def render_job(service: Service) -> None:
+    """Scheduler tick: re-render when articles changed."""
+    service.publisher.render_if_changed()
+
+
+def ping_job(service: Service) -> None:
+    """Scheduler tick: send due WebSub pings."""
+    service.publisher.send_pings()
