@@ -10,10 +10,10 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from alembic import command
@@ -129,7 +129,7 @@ class Store:
         for attempt in range(3):
             try:
                 with self.begin() as conn:
-                    changes = [self._upsert(conn, item, now) for item in items]
+                    changes = self._upsert_batch(conn, items, now)
                     if any(c.kind != "unchanged" for c in changes):
                         _bump(conn, now)
                 return changes
@@ -140,44 +140,56 @@ class Store:
                     raise
         raise AssertionError("unreachable")
 
-    def _upsert(self, conn: Connection, item: Article, now: datetime) -> Change:
-        row = conn.execute(
-            sa.select(
-                article.c.guid,
-                article.c.content_hash,
-                article.c.status,
-                article.c.published,
-                article.c.updated,
-            ).where(article.c.id == item.id)
-        ).first()
-        digest = content_hash(item)
-        if row is None:
-            values = _row(item, digest) | {"created_at": now, "modified_at": now}
-            conn.execute(article.insert().values(values))
-            _write_terms(conn, item)
-            kind: ChangeKind = "created"
-        elif row.content_hash == digest and row.status == item.status:
-            return Change("unchanged", self._load(conn, item.id) or item)
-        else:
-            updated = item.updated if item.updated > row.updated else max(now, row.updated)
-            kind = "republished" if row.status != "published" else "updated"
+    def _upsert_batch(
+        self, conn: Connection, items: Sequence[Article], now: datetime
+    ) -> list[Change]:
+        existing = _existing(conn, [item.id for item in items])
+        changes: list[Change] = []
+        inserts: dict[str, tuple[dict[str, Any], Article]] = {}
+
+        def flush() -> None:
+            if inserts:
+                conn.execute(article.insert(), [values for values, _ in inserts.values()])
+                _write_terms(conn, [created for _, created in inserts.values()])
+                inserts.clear()
+
+        for item in items:
+            item = replace(item, categories=_unique(item.categories), tags=_unique(item.tags))
+            digest = content_hash(item)
+            if item.id in inserts:
+                flush()  # the same id twice in one batch: the second is an update
+            row = existing.get(item.id)
+            if row is None:
+                values = _row(item, digest) | {"created_at": now, "modified_at": now}
+                inserts[item.id] = (values, item)
+                existing[item.id] = _Existing(
+                    item.guid, digest, item.status, item.published, item.updated
+                )
+                changes.append(Change("created", item))
+                continue
+            kept = replace(item, guid=row.guid, published=row.published)
+            if row.content_hash == digest and row.status == item.status:
+                changes.append(Change("unchanged", replace(kept, updated=row.updated)))
+                continue
             if row.content_hash == digest:
                 updated = row.updated
-            values = _row(item, digest) | {
-                "guid": row.guid,
-                "published": row.published,
-                "updated": updated,
-                "modified_at": now,
-            }
+            else:
+                updated = item.updated if item.updated > row.updated else max(now, row.updated)
+            kept = replace(kept, updated=updated)
+            values = _row(kept, digest) | {"modified_at": now}
             del values["id"]
             conn.execute(article.update().where(article.c.id == item.id).values(values))
             conn.execute(article_term.delete().where(article_term.c.article_id == item.id))
-            _write_terms(conn, item)
-        stored = self._load(conn, item.id)
-        assert stored is not None
-        for hook in self.write_hooks:
-            hook(conn, stored, kind, now)
-        return Change(kind, stored)
+            _write_terms(conn, [kept])
+            existing[item.id] = _Existing(row.guid, digest, item.status, row.published, updated)
+            kind: ChangeKind = "republished" if row.status != "published" else "updated"
+            changes.append(Change(kind, kept))
+        flush()
+        for change in changes:
+            if change.kind != "unchanged":
+                for hook in self.write_hooks:
+                    hook(conn, change.article, change.kind, now)
+        return changes
 
     def unpublish(self, article_id: str, now: datetime) -> bool:
         """Take an article out of every feed; the record is kept. False if unknown."""
@@ -341,7 +353,7 @@ def _row(item: Article, digest: str) -> dict[str, Any]:
     }
 
 
-def _write_terms(conn: Connection, item: Article) -> None:
+def _write_terms(conn: Connection, items: Sequence[Article]) -> None:
     rows = [
         {
             "article_id": item.id,
@@ -350,18 +362,46 @@ def _write_terms(conn: Connection, item: Article) -> None:
             "label": term.label,
             "position": pos,
         }
+        for item in items
         for kind, terms in (("category", item.categories), ("tag", item.tags))
-        for pos, term in enumerate(_unique(terms))
+        for pos, term in enumerate(terms)
     ]
     if rows:
         conn.execute(article_term.insert(), rows)
 
 
-def _unique(terms: Iterable[Term]) -> list[Term]:
+def _unique(terms: Iterable[Term]) -> tuple[Term, ...]:
     seen: dict[str, Term] = {}
     for term in terms:
         seen.setdefault(term.slug, term)
-    return list(seen.values())
+    return tuple(seen.values())
+
+
+class _Existing(NamedTuple):
+    guid: str
+    content_hash: str
+    status: str
+    published: datetime
+    updated: datetime
+
+
+def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, _Existing]:
+    """What the store holds for *ids*, fetched in chunks rather than one query each."""
+    cols = (
+        article.c.id,
+        article.c.guid,
+        article.c.content_hash,
+        article.c.status,
+        article.c.published,
+        article.c.updated,
+    )
+    found: dict[str, _Existing] = {}
+    unique_ids = list(dict.fromkeys(ids))
+    for start in range(0, len(unique_ids), 500):
+        chunk = unique_ids[start : start + 500]
+        for row in conn.execute(sa.select(*cols).where(article.c.id.in_(chunk))):
+            found[row.id] = _Existing(*row[1:])
+    return found
 
 
 def _with_terms(conn: Connection, rows: Sequence[Any]) -> list[Article]:

@@ -1,0 +1,188 @@
+"""Taking articles in: one normalising gate for every source, then one store transaction.
+
+The drop folder, the push API and upstream feeds all hand raw mappings to
+:func:`ingest_many` (per-item results) or :func:`ingest_raw` (all or nothing);
+:func:`normalise` (rules in :mod:`syndicate.ingest.rules`) is the single place where raw
+input is validated and cleaned. File parsers are found by extension through the
+``syndicate.parsers`` entry points (:func:`load_parsers`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from syndicate import metrics
+from syndicate.errors import IngestError
+from syndicate.ingest.rules import derive_title, normalise, present
+from syndicate.models import Article
+from syndicate.store import Change, Store
+from syndicate.text import clean_xml_text
+
+if TYPE_CHECKING:
+    from syndicate.service import Service
+
+__all__ = [
+    "IngestError", "PartialIngestError", "RawArticle", "decode_utf8", "derive_title",
+    "ingest_many", "ingest_raw", "load_parsers", "normalise",
+]  # fmt: skip
+
+Parser = Callable[[bytes, str], list[dict[str, Any]]]
+PARSERS_GROUP = "syndicate.parsers"
+BUILTIN_PARSERS = {
+    "txt": "syndicate.ingest.text:parse_text",
+    "md": "syndicate.ingest.markdown:parse_markdown",
+    "json": "syndicate.ingest.jsonfile:parse_json",
+    "jsonl": "syndicate.ingest.jsonfile:parse_jsonl",
+}
+
+
+class RawArticle(dict[str, Any]):
+    """A raw article mapping that remembers which line of its file it came from."""
+
+    def __init__(self, data: Mapping[str, Any], line: int | None = None) -> None:
+        super().__init__(data)
+        self.line = line
+
+
+class PartialIngestError(IngestError):
+    """Some items of a file were malformed; ``items`` holds the good ones."""
+
+    def __init__(self, problems: Mapping[str, str], items: Sequence[dict[str, Any]]) -> None:
+        super().__init__(problems)
+        self.items = list(items)
+
+
+def decode_utf8(data: bytes) -> str:
+    """Decode *data* as UTF-8 (a BOM is dropped) or raise IngestError naming the byte offset."""
+    skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return data[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + skip
+        raise IngestError(
+            {"file": f"not valid UTF-8: bad byte 0x{data[offset]:02x} at byte offset {offset}"}
+        ) from None
+
+
+# -- storing ----------------------------------------------------------------------------
+
+
+def ingest_many(
+    service: Service,
+    raws: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    default_ids: Sequence[str | None] | None = None,
+) -> tuple[list[Change], dict[int, IngestError]]:
+    """Store every good raw article in one transaction; return changes and failures by index."""
+    articles, failures = _prepare(service, raws, source, default_ids)
+    changes = service.store.upsert_articles(articles, service.now()) if articles else []
+    for change in changes:
+        metrics.articles_ingested.labels(source=source, result=change.kind).inc()
+    if failures:
+        metrics.articles_ingested.labels(source=source, result="rejected").inc(len(failures))
+    return changes, failures
+
+
+def ingest_raw(
+    service: Service,
+    raws: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    default_ids: Sequence[str | None] | None = None,
+) -> list[Change]:
+    """All or nothing: store every raw article, or raise IngestError and store none.
+
+    With several items the problem keys are prefixed by the item's index (``"2.title"``).
+    """
+    articles, failures = _prepare(service, raws, source, default_ids)
+    if failures:
+        metrics.articles_ingested.labels(source=source, result="rejected").inc(len(failures))
+        if len(raws) == 1:
+            raise failures[0]
+        raise IngestError(
+            {f"{i}.{k}": v for i, exc in sorted(failures.items()) for k, v in exc.problems.items()}
+        )
+    changes = service.store.upsert_articles(articles, service.now()) if articles else []
+    for change in changes:
+        metrics.articles_ingested.labels(source=source, result=change.kind).inc()
+    return changes
+
+
+def _prepare(
+    service: Service,
+    raws: Sequence[Mapping[str, Any]],
+    source: str,
+    default_ids: Sequence[str | None] | None,
+) -> tuple[list[Article], dict[int, IngestError]]:
+    now = service.now()
+    store = service.store
+    articles: list[Article] = []
+    failures: dict[int, IngestError] = {}
+    for index, raw in enumerate(raws):
+        default = default_ids[index] if default_ids else None
+        try:
+            default = _known_id_for_url(store, raw) or default
+            item = normalise(raw, service.settings, source=source, now=now, default_id=default)
+        except IngestError as exc:
+            failures[index] = exc
+            continue
+        articles.append(_keep_first_publication(store, item, raw, now))
+    return articles, failures
+
+
+def _known_id_for_url(store: Store, raw: Mapping[str, Any]) -> str | None:
+    """Idempotency on the canonical URL when the raw article carries no id."""
+    if present(raw.get("id")) or not isinstance(raw.get("url"), str):
+        return None
+    url = clean_xml_text(raw["url"]).strip()
+    return store.find_id_by_url(url) if url else None
+
+
+def _keep_first_publication(
+    store: Store, item: Article, raw: Mapping[str, Any], now: datetime
+) -> Article:
+    """Give a re-ingested article without its own date the stored one, so it stays unchanged."""
+    if present(raw.get("published")) and item.published < now:
+        return item
+    stored = store.get_article(item.id)
+    if stored is None:
+        return item
+    updated = item.updated if present(raw.get("updated")) else stored.published
+    return dataclasses.replace(
+        item, published=stored.published, updated=max(updated, stored.published),
+        guid=stored.guid,
+    )  # fmt: skip
+
+
+# -- parsers ------------------------------------------------------------------------------
+
+
+class _LazyParser:
+    """A parser imported on first use, so unused formats cost nothing at start-up."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+    @functools.cached_property
+    def func(self) -> Parser:
+        module, _, attr = self.ref.partition(":")
+        parser: Parser = getattr(importlib.import_module(module), attr)
+        return parser
+
+    def __call__(self, data: bytes, name: str) -> list[dict[str, Any]]:
+        return self.func(data, name)
+
+
+@functools.cache
+def load_parsers() -> dict[str, Callable[[bytes, str], list[dict[str, Any]]]]:
+    """Parsers by file extension (no dot), from the ``syndicate.parsers`` entry points."""
+    refs = dict(BUILTIN_PARSERS)
+    refs.update({ep.name.lower(): ep.value for ep in entry_points(group=PARSERS_GROUP)})
+    return {ext: _LazyParser(ref) for ext, ref in sorted(refs.items())}

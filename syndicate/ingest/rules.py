@@ -1,0 +1,278 @@
+"""The rules that turn one raw article mapping into a clean :class:`Article`.
+
+- **Title**: without a title, the title is the first sentence of the first paragraph of
+  the body text, with a closing full stop dropped, cut to at most 110 characters at a
+  word boundary with an ellipsis ("…").
+- **Id**: the given id, else the caller's default (a file's slugified stem), else the slug
+  of the title (plus a short hash of the URL when one is given).
+- **URL**: the given absolute http(s) URL, else ``<public_url>/articles/<id>``; relative
+  links and images in the body resolve against it.
+- **Dates**: ISO 8601 / RFC 3339, RFC 822 or date-only; naive dates take the configured
+  timezone; a date in the future becomes now; a missing ``published`` is now;
+  ``updated`` defaults to ``published`` and is never before it.
+- **Summary**: given (HTML reduced to text) or the body text cut to about 280 characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import mimetypes
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, tzinfo
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+from syndicate.config import Settings
+from syndicate.errors import IngestError
+from syndicate.models import Article, Image, Term
+from syndicate.sanitize import html_paragraphs, html_to_text, looks_like_html, sanitize_html
+from syndicate.text import clean_xml_text, shorten, slugify
+
+T = TypeVar("T")
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1,100}")
+TITLE_LIMIT = 110
+SUMMARY_LIMIT = 280
+AUTHOR_LIMIT = 200
+URL_LIMIT = 2000
+# A sentence ends at . ! ? (maybe followed by a closing quote) before a capital or digit,
+# unless the word before the stop is a common abbreviation or an initial.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[”’\"')\]]?\s+(?=[“‘\"'(\[]?[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Gen|Gov|Sen|Rep|No|vs|etc)|\b[A-Z])\.$"
+)
+
+
+def normalise(
+    raw: Mapping[str, Any],
+    settings: Settings,
+    *,
+    source: str,
+    now: datetime,
+    default_id: str | None = None,
+) -> Article:
+    """Validate and clean one raw article; raise IngestError naming every bad field."""
+    problems: dict[str, str] = {}
+
+    def field(name: str, parse: Callable[[], T], fallback: T) -> T:
+        try:
+            return parse()
+        except ValueError as exc:
+            problems[name] = str(exc)
+            return fallback
+
+    given_url = field("url", lambda: _parse_url(raw.get("url")), None)
+    base = given_url or settings.public_url + "/"
+    summary = field("summary", lambda: _parse_summary(raw.get("summary")), "")
+    body = field("body", lambda: _parse_body(raw, base), "")
+    if not body and summary:
+        body = f"<p>{html.escape(summary, quote=False)}</p>"
+    paragraphs = html_paragraphs(body) if body else []
+    title = field("title", lambda: _parse_title(raw.get("title"), paragraphs), "")
+    if not title and not paragraphs and "title" not in problems:
+        problems["title"] = "missing, and there is no body text to derive one from"
+        problems.setdefault("body", "missing: give body, text or summary")
+    article_id = field("id", lambda: _parse_id(raw.get("id"), default_id, title, given_url), "")
+    tz = settings.tz
+    published = field("published", lambda: _parse_date(raw.get("published"), tz), None)
+    updated = field("updated", lambda: _parse_date(raw.get("updated"), tz), None)
+    author = field("author", lambda: _parse_author(raw.get("author"), settings), "")
+    no_terms: tuple[Term, ...] = ()
+    categories = field("categories", lambda: _parse_terms(raw.get("categories")), no_terms)
+    tags = field("tags", lambda: _parse_terms(raw.get("tags")), no_terms)
+    try:
+        image = _parse_image(raw.get("image"), base)
+    except IngestError as exc:
+        problems.update(exc.problems)
+        image = None
+    if problems:
+        raise IngestError(problems)
+
+    published = min(published or now, now).astimezone(UTC)
+    updated = max(min(updated or published, now), published).astimezone(UTC)
+    url = given_url or f"{settings.public_url}/articles/{article_id}"
+    host = urlsplit(settings.public_url).hostname or "localhost"
+    return Article(
+        id=article_id,
+        title=title,
+        url=url,
+        content_html=body,
+        summary=summary or shorten(" ".join(paragraphs), SUMMARY_LIMIT),
+        author=author,
+        published=published,
+        updated=updated,
+        categories=categories,
+        tags=tags,
+        image=image,
+        source=source,
+        guid=f"tag:{host},{published.year}:article/{article_id}",
+    )
+
+
+def derive_title(paragraphs: Sequence[str]) -> str:
+    """The title rule: first sentence of the first paragraph, ≤ 110 chars, no final stop."""
+    if not paragraphs:
+        return ""
+    first = paragraphs[0]
+    for match in _SENTENCE_END.finditer(first):
+        if not _ABBREVIATION.search(first[: match.start()]):
+            first = first[: match.end()].strip()
+            break
+    first = first.rstrip()
+    if first.endswith(".") and not first.endswith(".."):
+        first = first[:-1]
+    return shorten(first, TITLE_LIMIT)
+
+
+def _text(value: Any, what: str = "text") -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected {what}, got {type(value).__name__}")
+    return clean_xml_text(str(value)).strip()
+
+
+def present(value: Any) -> bool:
+    """True unless *value* is None or an empty string, list or mapping."""
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def _parse_url(value: Any) -> str | None:
+    if not present(value):
+        return None
+    url = _text(value, "a URL")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    if len(url) > URL_LIMIT:
+        raise ValueError(f"longer than {URL_LIMIT} characters")
+    return url
+
+
+def _parse_summary(value: Any) -> str:
+    if not present(value):
+        return ""
+    summary = _text(value)
+    if looks_like_html(summary):
+        summary = html_to_text(sanitize_html(summary, "http://localhost/"))
+    return " ".join(summary.split())
+
+
+def _parse_body(raw: Mapping[str, Any], base: str) -> str:
+    if present(raw.get("body")):
+        return sanitize_html(_text(raw["body"], "HTML text"), base)
+    if present(raw.get("text")):
+        blocks = re.split(r"\n\s*\n", _text(raw["text"]))
+        paras = (html.escape(b.strip(), quote=False).replace("\n", "<br>") for b in blocks)
+        return sanitize_html("".join(f"<p>{p}</p>" for p in paras if p), base)
+    return ""
+
+
+def _parse_title(value: Any, paragraphs: Sequence[str]) -> str:
+    if present(value):
+        title = " ".join(_text(value).split())
+        if title:
+            return title
+    return derive_title(paragraphs)
+
+
+def _parse_id(value: Any, default: str | None, title: str, url: str | None) -> str:
+    if present(value):
+        given = _text(value, "an id")
+        if not ID_PATTERN.fullmatch(given):
+            raise ValueError(f"must be 1-100 of A-Z a-z 0-9 . _ ~ -, got {given!r}")
+        return given
+    if default and ID_PATTERN.fullmatch(default):
+        return default
+    candidates = [slugify(default)[:100].strip("-")] if default else []
+    if title:
+        suffix = "-" + hashlib.sha256(url.encode()).hexdigest()[:8] if url else ""
+        candidates.append(slugify(title)[: 100 - len(suffix)].strip("-") + suffix)
+        candidates.append("a-" + hashlib.sha256(title.encode()).hexdigest()[:12])
+    for candidate in candidates:
+        if ID_PATTERN.fullmatch(candidate):
+            return candidate
+    raise ValueError("missing, and none can be derived")
+
+
+def _parse_date(value: Any, tz: tzinfo) -> datetime | None:
+    if not present(value):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time())
+    elif isinstance(value, str):
+        parsed = _parse_date_text(value.strip())
+    else:
+        raise ValueError(f"not a date: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def _parse_date_text(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"not a date: {text!r}") from None
+
+
+def _parse_author(value: Any, settings: Settings) -> str:
+    if isinstance(value, Mapping):
+        value = value.get("name")
+    author = " ".join(_text(value, "a name").split()) if present(value) else ""
+    if len(author) > AUTHOR_LIMIT:
+        raise ValueError(f"longer than {AUTHOR_LIMIT} characters")
+    return author or settings.site_title
+
+
+def _parse_terms(value: Any) -> tuple[Term, ...]:
+    if not present(value):
+        return ()
+    if isinstance(value, str):
+        labels = value.split(",")
+    elif isinstance(value, list | tuple):
+        labels = [_text(item, "a list of labels") for item in value]
+    else:
+        raise ValueError(f"expected a list of labels or a comma-separated string, got {value!r}")
+    terms: dict[str, Term] = {}
+    for label in labels:
+        label = " ".join(clean_xml_text(label).split())
+        if label and slugify(label):
+            terms.setdefault(slugify(label), Term(slugify(label), label))
+    return tuple(terms.values())
+
+
+def _parse_image(value: Any, base: str) -> Image | None:
+    if not present(value):
+        return None
+    spec = value if isinstance(value, Mapping) else {"url": value}
+    problems: dict[str, str] = {}
+    url = urljoin(base, _text(spec.get("url") or "")) if present(spec.get("url")) else ""
+    if not url:
+        problems["image.url"] = "missing"
+    elif urlsplit(url).scheme not in ("http", "https") or len(url) > URL_LIMIT:
+        problems["image.url"] = f"not an http(s) URL of at most {URL_LIMIT} characters: {url!r}"
+    kind = spec.get("type") or mimetypes.guess_type(urlsplit(url).path)[0]
+    if kind is not None and not (
+        isinstance(kind, str) and re.fullmatch(r"[\w.+-]+/[\w.+-]+", kind)
+    ):
+        problems["image.type"] = f"not a media type: {kind!r}"
+    sizes: dict[str, int | None] = {}
+    for name in ("length", "width", "height"):
+        number = spec.get(name)
+        if isinstance(number, str) and number.strip().isdigit():
+            number = int(number)
+        if number is not None and (
+            isinstance(number, bool) or not isinstance(number, int) or number < 0
+        ):
+            problems[f"image.{name}"] = f"not a whole number >= 0: {number!r}"
+            number = None
+        sizes[name] = number
+    if problems:
+        raise IngestError(problems)
+    return Image(url, kind, sizes["length"], sizes["width"], sizes["height"])
