@@ -66,4 +66,6 @@ class Service:
     def close(self) -> None:
         if "publisher" in self.__dict__:
             self.publisher.close()
+        if "sharing" in self.__dict__:
+            self.sharing.close()
         self.store.close()

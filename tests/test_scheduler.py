@@ -54,9 +54,13 @@ def test_ticks_are_registered_once_with_explicit_ids(settings: Settings) -> None
     """Every tick is added with its id, coalescing and max_instances=1, and resolves."""
     service = Service.open(settings)
     clock = BackgroundScheduler(**ticks.scheduler_options())
-    ticks.add_ticks(clock, service)
-    ticks.add_ticks(clock, service)  # a restart re-registers: still one job per id
-    jobs = clock.get_jobs()
-    assert sorted(j.id for j in jobs) == sorted(t.id for t in ticks.TICKS)
-    assert all(j.coalesce and j.max_instances == 1 for j in jobs)
-    service.close()
+    clock.start(paused=True)
+    try:
+        ticks.add_ticks(clock, service)
+        ticks.add_ticks(clock, service)  # registering again replaces: one job per id
+        jobs = clock.get_jobs()
+        assert sorted(j.id for j in jobs) == sorted(t.id for t in ticks.TICKS)
+        assert all(j.coalesce and j.max_instances == 1 for j in jobs)
+    finally:
+        clock.shutdown(wait=False)
+        service.close()

@@ -101,6 +101,7 @@ def run(ctx: Context, demo: bool) -> None:
         web.start()
         clock = BackgroundScheduler(**ticks.scheduler_options())
         ticks.add_ticks(clock, service)
+        ticks.count_tick_events(clock)
         clock.start()
         _banner(service, sandbox_url=sandbox.url if sandbox else None)
         stop.wait()
@@ -180,6 +181,7 @@ def worker(ctx: Context) -> None:
     with _worker_lock(service):
         clock = BlockingScheduler(**ticks.scheduler_options())
         ticks.add_ticks(clock, service)
+        ticks.count_tick_events(clock)
 
         def _shutdown(*_: Any) -> None:
             # Stop claiming; the tick in progress finishes and records its result.

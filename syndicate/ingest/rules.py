@@ -88,6 +88,9 @@ def normalise(
     except IngestError as exc:
         problems.update(exc.problems)
         image = None
+    except (TypeError, ValueError) as exc:
+        problems["image"] = str(exc)
+        image = None
     if problems:
         raise IngestError(problems)
 

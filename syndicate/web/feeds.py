@@ -1,5 +1,354 @@
-"""TODO(owner): feeds blueprint."""
+"""Serving the feeds: pre-rendered files from an in-process cache, with conditional GET.
 
-from flask import Blueprint
+The hot path (a request for ``/feeds/<name>.<fmt>``) does one ``os.stat`` to notice a new
+render by any process, then answers from memory with precomputed headers: no database,
+no rendering, no hashing. Only ``?limit=N`` renders (through a small cache keyed by the
+store version). HTTP behaviour follows feeds.md R13-R17.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from flask import Blueprint, Response, current_app, render_template, request
+from werkzeug.http import http_date, parse_date
+
+from syndicate import metrics
+from syndicate.models import FEED_FORMATS, FeedFormat
+from syndicate.service import Service
+from syndicate.web import service_of
+from syndicate.web.errors import json_error, wants_json
 
 bp = Blueprint("feeds", __name__)
+
+GZIP_TAG_SUFFIX = "-gz"
+# Suffixes proxies and servers append to an ETag when they compress (Apache: "-gzip").
+_CODING_SUFFIXES = ("-gzip", GZIP_TAG_SUFFIX, ";gzip")
+_EXTENSION_KEY = "syndicate.feeds"
+_VARIANT_CACHE_SIZE = 16
+Headers = list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    """One encoding of a feed body with the headers of its 200 and its 304."""
+
+    body: bytes
+    etag: str
+    ok_headers: Headers
+    not_modified_headers: Headers
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFeed:
+    """A feed body in both encodings, ready to answer any request for it."""
+
+    stamp: tuple[int, int, int]
+    digest: str
+    modified: int | None  # whole seconds since the epoch, for If-Modified-Since
+    plain: Representation
+    gzipped: Representation
+
+    def matching(self, if_none_match: str, selected: Representation) -> Representation | None:
+        """The representation an If-None-Match list matches (weak comparison), or None.
+
+        Either encoding's tag matches, also as weakened (``W/``) or proxy-suffixed
+        (``-gzip``), since both encode the same content (feeds.md R14).
+        """
+        for raw in if_none_match.split(","):
+            tag = raw.strip()
+            if tag == "*":
+                return selected
+            tag = tag.removeprefix("W/").strip('"')
+            for suffix in _CODING_SUFFIXES:
+                if tag.endswith(suffix):
+                    if tag[: -len(suffix)] == self.digest:
+                        return self.gzipped
+                    break
+            if tag == self.digest:
+                return self.plain
+        return None
+
+
+def build_feed(
+    body: bytes,
+    gz_body: bytes | None,
+    *,
+    media_type: str,
+    modified: datetime | float | None,
+    max_age: int,
+    link: str | None,
+    stamp: tuple[int, int, int] = (0, 0, 0),
+) -> CachedFeed:
+    """Hash *body* once and precompute the headers of every answer about it."""
+    digest = hashlib.sha256(body).hexdigest()[:40]
+    if gz_body is None or not _same_content(gz_body, body):
+        gz_body = gzip.compress(body, compresslevel=9, mtime=0)
+    if isinstance(modified, datetime):
+        modified = modified.astimezone(UTC).timestamp()
+    seconds = int(modified) if modified is not None else None
+    shared: Headers = [("Cache-Control", f"public, max-age={max_age}"), ("Vary", "Accept-Encoding")]
+    if link:
+        shared.append(("Link", link))
+    validators: Headers = [("Last-Modified", http_date(seconds))] if seconds is not None else []
+
+    def representation(data: bytes, etag: str, extra: Headers) -> Representation:
+        tag = [("ETag", etag)]
+        ok = [("Content-Type", media_type), *extra, *tag, *validators, *shared]
+        return Representation(data, etag, ok, [*tag, *shared])
+
+    return CachedFeed(
+        stamp=stamp,
+        digest=digest,
+        modified=seconds,
+        plain=representation(body, f'"{digest}"', []),
+        gzipped=representation(
+            gz_body, f'"{digest}{GZIP_TAG_SUFFIX}"', [("Content-Encoding", "gzip")]
+        ),
+    )
+
+
+def _same_content(gz_body: bytes, body: bytes) -> bool:
+    """True if *gz_body* decompresses to *body* (the .gz may lag behind a new render)."""
+    try:
+        return gzip.decompress(gz_body) == body
+    except (OSError, EOFError, ValueError):
+        return False
+
+
+def valid_feed_name(name: str) -> bool:
+    """True for names like ``all`` or ``category/world``: no empty, hidden or ``..`` parts."""
+    if "\\" in name or "\x00" in name:
+        return False
+    return all(part and not part.startswith(".") for part in name.split("/"))
+
+
+class FeedUnavailable(Exception):
+    """A known feed has no file yet and rendering it did not produce one."""
+
+
+class FeedFiles:
+    """The cache of feed files of one app: file identity -> ready answers."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        settings = service.settings
+        self.max_age = settings.feed_ttl * 60
+        self.hub = settings.websub_hub
+        self._files: dict[tuple[str, FeedFormat], tuple[Path, CachedFeed | None]] = {}
+        self._variants: OrderedDict[tuple[str, str, int, int], CachedFeed] = OrderedDict()
+        self._render_lock = threading.Lock()
+        self._variant_lock = threading.Lock()
+
+    def get(self, name: str, fmt: FeedFormat) -> CachedFeed | None:
+        """The served feed file; None for an unknown feed. Raises FeedUnavailable."""
+        hit = self._files.get((name, fmt))
+        if hit is None:
+            if not valid_feed_name(name):
+                return None
+            hit = (self.service.publisher.path(name, fmt), None)
+        path, cached = hit
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return self._first_render(name, fmt, path)
+        if cached is not None and cached.stamp == (st.st_mtime_ns, st.st_size, st.st_ino):
+            return cached
+        return self._load(name, fmt, path)
+
+    def variant(self, name: str, fmt: FeedFormat, limit: int) -> CachedFeed | None:
+        """A ``?limit=N`` rendering, cached until any article changes; None if unknown."""
+        if not valid_feed_name(name):
+            return None
+        key = (name, fmt, limit, self.service.store.version())
+        with self._variant_lock:
+            cached = self._variants.get(key)
+            if cached is not None:
+                self._variants.move_to_end(key)
+                return cached
+        publisher = self.service.publisher
+        rendered = publisher.render_variant(name, fmt, limit)
+        if rendered is None:
+            return None
+        cached = build_feed(
+            rendered.body,
+            None,
+            media_type=rendered.media_type,
+            modified=rendered.last_modified,
+            max_age=self.max_age,
+            link=self._link(name, fmt, limit),
+        )
+        with self._variant_lock:
+            self._variants[key] = cached
+            while len(self._variants) > _VARIANT_CACHE_SIZE:
+                self._variants.popitem(last=False)
+        return cached
+
+    def _load(self, name: str, fmt: FeedFormat, path: Path) -> CachedFeed | None:
+        from syndicate.publish import MEDIA_TYPES
+
+        try:
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                body = fh.read()
+        except FileNotFoundError:
+            return self._first_render(name, fmt, path)
+        try:
+            gz_body: bytes | None = Path(f"{path}.gz").read_bytes()
+        except FileNotFoundError:
+            gz_body = None
+        cached = build_feed(
+            body,
+            gz_body,
+            media_type=MEDIA_TYPES[fmt],
+            modified=st.st_mtime,
+            max_age=self.max_age,
+            link=self._link(name, fmt, None),
+            stamp=(st.st_mtime_ns, st.st_size, st.st_ino),
+        )
+        self._files[(name, fmt)] = (path, cached)
+        return cached
+
+    def _first_render(self, name: str, fmt: FeedFormat, path: Path) -> CachedFeed | None:
+        """A known feed whose file is not written yet is rendered once, single-flight."""
+        publisher = self.service.publisher
+        if publisher.spec(name) is None:
+            return None
+        with self._render_lock:
+            if not path.exists():
+                publisher.render_all()
+        if not path.exists():
+            raise FeedUnavailable(name)
+        return self._load(name, fmt, path)
+
+    def _link(self, name: str, fmt: FeedFormat, limit: int | None) -> str | None:
+        if not self.hub:
+            return None
+        self_url = self.service.publisher.self_url(name, fmt, limit)
+        return f'<{self.hub}>; rel="hub", <{self_url}>; rel="self"'
+
+
+@bp.record_once
+def _setup(state: Any) -> None:
+    state.app.extensions[_EXTENSION_KEY] = FeedFiles(service_of(state.app))
+
+
+def _files() -> FeedFiles:
+    files: FeedFiles = current_app.extensions[_EXTENSION_KEY]
+    return files
+
+
+_counters: dict[int, Any] = {}
+
+
+def _counted(response: Response) -> Response:
+    status = response.status_code
+    counter = _counters.get(status)
+    if counter is None:
+        counter = _counters[status] = metrics.feed_requests.labels(status=str(status))
+    counter.inc()
+    return response
+
+
+def _accepts_gzip() -> bool:
+    header = request.headers.get("Accept-Encoding")
+    return bool(header) and request.accept_encodings["gzip"] > 0
+
+
+def conditional_response(feed: CachedFeed) -> Response:
+    """200 in the accepted encoding, or 304 when the client's copy is current (RFC 9110)."""
+    selected = feed.gzipped if _accepts_gzip() else feed.plain
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        matched = feed.matching(if_none_match, selected)
+        if matched is not None:
+            return Response(status=304, headers=matched.not_modified_headers)
+    elif feed.modified is not None:
+        since = parse_date(request.headers.get("If-Modified-Since"))
+        if since is not None and feed.modified <= since.timestamp():
+            return Response(status=304, headers=selected.not_modified_headers)
+    return Response(selected.body, 200, selected.ok_headers)
+
+
+def parse_limit(raw: str, cap: int) -> int | None:
+    """``?limit=`` as a whole number from 1, capped at *cap*; None if it is not one."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < 1:
+        return None
+    return min(int(raw), cap)
+
+
+def _bad_limit(raw: str, cap: int) -> Response:
+    return json_error(
+        400,
+        "bad query parameter",
+        fields={"limit": f"must be a whole number from 1 to {cap}, got {raw!r}"},
+    )
+
+
+def _not_found(name: str) -> Response:
+    if wants_json():
+        feeds = _files().service.settings.public_url + "/feeds/"
+        return json_error(404, f"no feed named {name!r}", feeds=feeds)
+    page = render_template("feed_not_found.html", name=name)
+    return Response(page, 404, content_type="text/html; charset=utf-8")
+
+
+@bp.route("/feeds/<path:name>.<any(rss, atom, json):extension>", methods=["GET", "HEAD"])
+def feed(name: str, extension: str) -> Response:
+    """Serve one feed: the pre-rendered file, or a capped ``?limit=N`` rendering."""
+    files = _files()
+    fmt = cast(FeedFormat, extension)  # the route only lets the three formats through
+    raw_limit = request.args.get("limit")
+    try:
+        if raw_limit is None:
+            cached = files.get(name, fmt)
+        else:
+            cap = files.service.settings.feed_max_limit
+            limit = parse_limit(raw_limit, cap)
+            if limit is None:
+                return _counted(_bad_limit(raw_limit, cap))
+            cached = files.variant(name, fmt, limit)
+    except FeedUnavailable:
+        return _counted(json_error(503, "the feed is being rendered", headers={"Retry-After": "2"}))
+    if cached is None:
+        return _counted(_not_found(name))
+    return _counted(conditional_response(cached))
+
+
+def feed_links(service: Service, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Every feed (or those named) with its URL and media type in each format."""
+    from syndicate.publish import MEDIA_TYPES
+
+    publisher = service.publisher
+    wanted = set(names) if names is not None else None
+    listing = []
+    for spec in publisher.specs():
+        if wanted is not None and spec.name not in wanted:
+            continue
+        formats = [
+            {
+                "format": fmt,
+                "label": {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}[fmt],
+                "url": publisher.self_url(spec.name, fmt),
+                "type": MEDIA_TYPES[fmt].split(";")[0],
+            }
+            for fmt in FEED_FORMATS
+        ]
+        listing.append({"spec": spec, "formats": formats})
+    return listing
+
+
+@bp.get("/feeds/")
+def index() -> str:
+    """An HTML page listing every feed in every format, with autodiscovery links."""
+    service = service_of(current_app)
+    return render_template("feeds_index.html", settings=service.settings, feeds=feed_links(service))

@@ -1,5 +1,45 @@
-"""TODO(owner): pages blueprint."""
+"""Human pages: the home page and the fallback page of an article without a URL of its own."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, render_template
+from markupsafe import Markup
+
+from syndicate.sanitize import sanitize_html
+from syndicate.web import service_of
+from syndicate.web.feeds import feed_links
 
 bp = Blueprint("pages", __name__)
+
+HTML = "text/html; charset=utf-8"
+
+
+@bp.get("/")
+def home() -> str:
+    """What this service is, with links to the feeds, the feed list and the admin."""
+    service = service_of(current_app)
+    return render_template(
+        "home.html", settings=service.settings, feeds=feed_links(service, names=["all"])
+    )
+
+
+@bp.get("/articles/<article_id>")
+def article(article_id: str) -> Response:
+    """A simple, accessible page of one article; 404 if unknown, 410 once unpublished."""
+    service = service_of(current_app)
+    item = service.store.get_article(article_id)
+    if item is None:
+        page = render_template("article_missing.html", settings=service.settings, gone=False)
+        return Response(page, 404, content_type=HTML)
+    if item.status != "published":
+        page = render_template("article_missing.html", settings=service.settings, gone=True)
+        return Response(page, 410, content_type=HTML)
+    page = render_template(
+        "article.html",
+        settings=service.settings,
+        article=item,
+        # Sanitised at ingest; again here so a policy change reaches stored HTML too.
+        content=Markup(sanitize_html(item.content_html, item.url)),
+        feeds=feed_links(service, names=["all"]),
+    )
+    return Response(page, 200, content_type=HTML)
