@@ -11,8 +11,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from twitter_text import extract_urls_with_indices, has_invalid_characters, parse_tweet
+from twitter_text import extract_urls_with_indices, parse_tweet
 from twitter_text.config import config as _CONFIGS
+from twitter_text.has_invalid_characters import has_invalid_characters
 
 LIMIT = 280
 ELLIPSIS = "…"
@@ -43,7 +44,10 @@ def fit(
     """
     tags = [f"#{t.lstrip('#')}" for t in hashtags if t.lstrip("#")]
     tail = " ".join(part for part in (url, *tags) if part)
-    return fit_text(_join(_nfc(text_before_url), tail), limit)
+    head = " ".join(_nfc(text_before_url).split())
+    if not url:
+        return fit_text(_join(head, tail), limit)
+    return _fit_parts(head, tail, limit)
 
 
 def fit_text(text: str, limit: int = LIMIT) -> str:
@@ -56,6 +60,13 @@ def fit_text(text: str, limit: int = LIMIT) -> str:
     if weighted_length(text) <= limit:
         return text
     head, tail = _split_head(text)
+    return _fit_parts(head, tail, limit)
+
+
+def _fit_parts(head: str, tail: str, limit: int) -> str:
+    """Shorten *head* word by word, then drop trailing hashtags of *tail*, to fit *limit*."""
+    if weighted_length(_join(head, tail)) <= limit:
+        return _join(head, tail)
     head = _shorten_head(head, tail, limit)
     while weighted_length(_join(head, tail)) > limit and _drop_last_hashtag(tail) != tail:
         tail = _drop_last_hashtag(tail)
@@ -88,7 +99,7 @@ def _shorten_head(head: str, tail: str, limit: int) -> str:
     words = head.split()
     while words:
         candidate = " ".join(words)
-        if words != head.split():
+        if words != head.split() and not words[-1].startswith("#"):
             candidate = candidate.rstrip(_TRIM) + ELLIPSIS
         if weighted_length(_join(candidate, tail)) <= limit:
             return candidate

@@ -1,0 +1,305 @@
+"""A local stand-in for the Facebook, X, Reddit and LinkedIn APIs, with fault knobs.
+
+``Sandbox(port=0).start()`` serves, on 127.0.0.1, the endpoints the adapters call under
+``/facebook``, ``/x``, ``/reddit`` and ``/linkedin``, answering with the documented
+success and error bodies (social.md §3–§4), detecting duplicates, listing posts for
+reconciliation, and logging every request (``GET /__requests``; secrets redacted).
+Fault knobs (``POST /__faults`` or :meth:`Sandbox.set_faults`), applied to posting calls:
+
+* ``latency_ms`` (every call), ``error_rate`` (0–1: 502 Bad Gateway, seeded by ``seed``;
+  ``error_accepts`` records the post first), ``rate_limit`` (the next N posts get the
+  network's 429 with its reset headers, ``reset_s`` ahead), ``usage_capped`` (X: the next
+  N posts get the usage-cap 429), ``timeout_after_accept`` (the next N posts are recorded,
+  then the answer stalls ``stall_s`` seconds, or the connection is dropped when
+  ``drop`` is true), ``auth_fail`` (credentials — token, consumer key, username… — that
+  get the network's 401), ``retired_versions`` (LinkedIn-Version values answered 426),
+  and ``networks`` (limit the faults to these networks).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from syndicate.sandbox_apis import ROUTES, Call, Reply, http_error
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FAULTS: dict[str, Any] = {
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    "error_accepts": False,
+    "rate_limit": 0,
+    "usage_capped": 0,
+    "reset_s": 60,
+    "timeout_after_accept": 0,
+    "stall_s": 15.0,
+    "drop": False,
+    "auth_fail": [],
+    "retired_versions": [],
+    "networks": None,
+    "seed": 0,
+}
+_SECRET_FIELDS = ("access_token", "password", "client_secret", "refresh_token")
+
+
+class State:
+    """Everything the fake APIs remember, behind one lock."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.release = threading.Event()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.log: list[dict[str, Any]] = []
+            self.posts: dict[str, list[dict[str, Any]]] = {}
+            self.counters: dict[str, int] = {}
+            self.tokens: dict[str, str] = {}  # Reddit bearer token -> user name
+            self.faults = dict(DEFAULT_FAULTS)
+            self.rng = random.Random(0)
+
+    def next_id(self, kind: str) -> int:
+        with self.lock:
+            self.counters[kind] = self.counters.get(kind, 0) + 1
+            return self.counters[kind]
+
+    def set_faults(self, knobs: dict[str, Any]) -> None:
+        unknown = sorted(set(knobs) - set(DEFAULT_FAULTS))
+        if unknown:
+            raise ValueError(f"unknown fault knobs: {', '.join(unknown)}")
+        with self.lock:
+            self.faults.update(knobs)
+            if "seed" in knobs:
+                self.rng = random.Random(knobs["seed"])
+
+    def faulted(self, network: str) -> bool:
+        scope = self.faults["networks"]
+        return scope is None or network in scope
+
+    def take(self, knob: str, network: str) -> bool:
+        """Consume one unit of a counting fault knob, if it applies to *network*."""
+        with self.lock:
+            if self.faulted(network) and int(self.faults[knob]) > 0:
+                self.faults[knob] = int(self.faults[knob]) - 1
+                return True
+            return False
+
+
+class Sandbox:
+    """The fake APIs on a threaded HTTP server at ``127.0.0.1:port`` (0 = any free port)."""
+
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", *, clock: Callable[[], float] = time.time
+    ) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the sandbox listens on loopback only")
+        self.state = State(clock)
+        self._server = _Server((host, port), _Handler)
+        self._server.state = self.state
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True, name="syndicate-sandbox"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.state.release.set()  # wake stalled answers
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def requests(self, network: str | None = None) -> list[dict[str, Any]]:
+        """The request log (oldest first), optionally of one network."""
+        with self.state.lock:
+            return [dict(e) for e in self.state.log if network in (None, e["network"])]
+
+    def posts(self, network: str | None = None) -> list[dict[str, Any]]:
+        """Every post the fake APIs accepted (oldest first)."""
+        with self.state.lock:
+            nets = [network] if network else sorted(self.state.posts)
+            return [dict(p) for n in nets for p in self.state.posts.get(n, [])]
+
+    def set_faults(self, **knobs: Any) -> None:
+        """Set fault knobs (see the module docstring); unknown names raise ValueError."""
+        self.state.set_faults(knobs)
+
+    def reset(self) -> None:
+        """Forget posts, the log and the faults."""
+        self.state.reset()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    state: State
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # the request log replaces it
+        pass
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        state = self.server.state
+        call = self._call()
+        if call.path.startswith("/__"):
+            return self._send(_admin(state, call))
+        latency = float(state.faults["latency_ms"]) / 1000
+        if latency:
+            time.sleep(latency)
+        try:
+            reply = _route(state, call)
+        except Exception as exc:  # a sandbox bug must answer, not hang the client
+            log.exception("sandbox failed on %s %s", call.method, call.path)
+            reply = http_error(500, f"sandbox error: {type(exc).__name__}")
+        _record(state, call, reply)
+        if reply.stall:
+            if state.faults["drop"]:
+                self.close_connection = True
+                return
+            state.release.wait(float(state.faults["stall_s"]))
+        try:
+            self._send(reply)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+            self.close_connection = True
+
+    def _call(self) -> Call:
+        parts = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode(
+            "utf-8", "replace"
+        )
+        kind = self.headers.get("Content-Type", "")
+        if "json" in kind:
+            try:
+                parsed: Any = json.loads(raw or "null")
+            except ValueError:
+                parsed = None
+        else:
+            parsed = dict(parse_qsl(raw, keep_blank_values=True)) if raw else None
+        return Call(
+            self.command,
+            parts.path,
+            dict(parse_qsl(parts.query)),
+            dict(self.headers.items()),
+            raw,
+            parsed,
+        )
+
+    def _send(self, reply: Reply) -> None:
+        body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        headers = {"Content-Type": "application/json", **reply.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+
+def _route(state: State, call: Call) -> Reply:
+    network, _, rest = call.path.lstrip("/").partition("/")
+    call.network = network
+    for method, pattern, handler in ROUTES.get(network, ()):
+        match = pattern.fullmatch("/" + rest.rstrip("/"))
+        if match and method == call.method:
+            return handler(state, call, *match.groups())
+    return http_error(404, f"no sandbox endpoint {call.method} {call.path}")
+
+
+def _admin(state: State, call: Call) -> Reply:
+    if call.path == "/__requests" and call.method == "GET":
+        net = call.query.get("network")
+        with state.lock:
+            return Reply(200, [e for e in state.log if net in (None, e["network"])])
+    if call.path == "/__faults" and call.method == "POST":
+        try:
+            state.set_faults(dict(call.parsed or {}))
+        except (ValueError, TypeError) as exc:
+            return http_error(400, str(exc))
+        return Reply(200, state.faults)
+    if call.path == "/__faults" and call.method == "GET":
+        return Reply(200, state.faults)
+    if call.path == "/__reset" and call.method == "POST":
+        state.reset()
+        return Reply(200, {"reset": True})
+    return http_error(404, f"no sandbox endpoint {call.method} {call.path}")
+
+
+def _record(state: State, call: Call, reply: Reply) -> None:
+    secrets = call.secrets()
+    with state.lock:
+        state.log.append(
+            {
+                "seq": len(state.log) + 1,
+                "time": state.clock(),
+                "network": call.network,
+                "method": call.method,
+                "path": call.path,
+                "query": _hide(call.query, secrets),
+                "headers": _hide(call.headers, secrets),
+                "body": _hide(call.raw, secrets),
+                "parsed": _hide(call.parsed, secrets),
+                "status": None if reply.stall and state.faults["drop"] else reply.status,
+                "accepted": reply.accepted,
+            }
+        )
+
+
+def _hide(value: Any, secrets: list[str]) -> Any:
+    """Redact credentials from what the log keeps (the sandbox log is a log too)."""
+    if isinstance(value, dict):
+        return {
+            k: "<redacted>" if k in _SECRET_FIELDS and v else _hide(v, secrets)
+            for k, v in value.items()
+        }
+    if isinstance(value, str):
+        for secret in sorted((s for s in secrets if len(s) > 3), key=len, reverse=True):
+            value = value.replace(secret, "<redacted>")
+    return value
+
+
+def run_sandbox(port: int = 8089, host: str = "127.0.0.1") -> None:
+    """Serve the sandbox until interrupted (for ``syndicate sandbox``)."""
+    sandbox = Sandbox(port, host)
+    try:
+        sandbox._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.state.release.set()
+        sandbox._server.server_close()

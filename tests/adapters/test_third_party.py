@@ -1,0 +1,111 @@
+"""A throwaway third-party adapter (Mastodon) installed through entry points, used end to end."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from syndicate import adapters
+from syndicate.adapters.base import Account, Outcome
+from syndicate.testing import NOW, check_adapter, make_article
+from tests.adapters.conftest import canned
+
+MODULE = """
+from __future__ import annotations
+from urllib.parse import quote, urlencode
+import requests
+from syndicate.adapters.base import Outcome, ShareRequest, ShareResult
+
+
+class MastodonAdapter:
+    name = "mastodon"
+    label = "Mastodon"
+    default_base_url = "https://mastodon.social"
+    can_lookup = False
+    lookup_authoritative = False
+    duplicate_signal = False
+
+    def __init__(self, options=None, *, session=None, base_url=None):
+        self.options = dict(options or {})
+        self.session = session or requests.Session()
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+
+    def intent_url(self, article, account=None, *, text=None, url=None, title=None,
+                   hashtags=()):
+        body = f"{text or article.title} {url or article.url}"
+        return "https://mastodon.social/share?" + urlencode({"text": body}, quote_via=quote,
+                                                            safe="")
+
+    def build(self, article, account, now, *, text=None, url=None, title=None):
+        token = account.credentials.get("token", "")
+        status = f"{text or article.title} {url or article.url}"
+        return ShareRequest("POST", f"{self.base_url}/api/v1/statuses",
+                            {"Authorization": f"Bearer {token}"}, {"status": status},
+                            encoding="form", secrets=(token,), share_text=status)
+
+    def send(self, request, account, now):
+        resp = self.session.post(request.url, data=dict(request.body),
+                                 headers=dict(request.headers), timeout=(3.05, 10))
+        if resp.status_code == 200:
+            return ShareResult(Outcome.POSTED, remote_id=str(resp.json()["id"]),
+                               permalink=resp.json().get("url"))
+        return ShareResult(Outcome.PERMANENT, reason=f"HTTP {resp.status_code}")
+
+    def lookup(self, account, marker, since):
+        return None
+
+    def capabilities(self):
+        return {"name": self.name, "can_lookup": False}
+
+    def close(self):
+        pass
+"""
+
+
+@pytest.fixture
+def mastodon_installed(tmp_path: Path) -> Iterator[None]:
+    """Install syndicate-mastodon as a dist-info with an entry point, on sys.path."""
+    (tmp_path / "syndicate_mastodon.py").write_text(MODULE)
+    dist = tmp_path / "syndicate_mastodon-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: syndicate-mastodon\nVersion: 0.1\n"
+    )
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent("""\
+        [syndicate.adapters]
+        mastodon = syndicate_mastodon:MastodonAdapter
+        """)
+    )
+    sys.path.insert(0, str(tmp_path))
+    importlib.invalidate_caches()
+    adapters.clear_cache()
+    try:
+        yield
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("syndicate_mastodon", None)
+        adapters.clear_cache()
+
+
+def test_third_party_adapter_end_to_end(
+    mastodon_installed: None, session: requests.Session
+) -> None:
+    """A Mastodon adapter is found by name, passes check_adapter and posts, with no core change."""
+    assert "mastodon" in adapters.available()
+    cls = adapters.load("mastodon")
+    assert adapters.describe("mastodon")["distribution"] == "syndicate-mastodon"
+    acct = Account("mastodon", "newsdesk", {}, {"token": "mast-TOPSECRET"})
+    answer = {"id": "109", "url": "https://mastodon.social/@newsdesk/109"}
+    with canned(200, answer) as (url, server):
+        check_adapter(cls, base_url=url, account=acct, session=session)
+        adapter = cls(session=session, base_url=url)
+        result = adapter.send(adapter.build(make_article(), acct, NOW), acct, NOW)
+    assert result.outcome is Outcome.POSTED and result.remote_id == "109"
+    assert server.requests[-1]["path"] == "/api/v1/statuses"
