@@ -1,1 +1,171 @@
-"""TODO(owner): share commands."""
+"""Share commands: ``adapters``, ``preview <id>`` and ``share <id> --dry-run``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+import click
+
+from syndicate import adapters as registry
+from syndicate.adapters.base import Account, ShareRequest, redact
+from syndicate.cli import Context, main, pass_context
+from syndicate.errors import ConfigError, SyndicateError
+from syndicate.models import Article
+from syndicate.service import Service
+from syndicate.sharing import Sharing
+from syndicate.sharing.settings import secret_values
+
+
+class Refused(click.ClickException):
+    """The command could not do what was asked (exit 2, distinct from lint errors' 1)."""
+
+    exit_code = 2
+
+
+@contextmanager
+def _service(ctx: Context) -> Iterator[Service]:
+    """An open service whose share configuration has been checked; closed afterwards."""
+    try:
+        service = Service.open(ctx.settings)
+    except SyndicateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        try:
+            service.sharing.validate()
+        except ConfigError as exc:
+            raise click.ClickException(f"bad setting {exc}") from exc
+        yield service
+    finally:
+        if "sharing" in vars(service):
+            service.sharing.close()
+        service.close()
+
+
+def _article(service: Service, article_id: str) -> Article:
+    article = service.store.get_article(article_id)
+    if article is None:
+        raise Refused(f"no article with id {article_id!r}")
+    return article
+
+
+@main.command("adapters")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def adapters_command(as_json: bool) -> None:
+    """List the installed share adapters and what each can do."""
+    described = {name: registry.describe(name) for name in registry.available()}
+    if as_json:
+        click.echo(json.dumps(described, indent=2, ensure_ascii=False, default=str))
+        return
+    for name, info in described.items():
+        click.echo(name)
+        for key, value in info.items() if isinstance(info, dict) else [("about", info)]:
+            if key != "name":
+                click.echo(f"  {key}: {value}")
+
+
+@main.command()
+@click.argument("article_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@pass_context
+def preview(ctx: Context, article_id: str, as_json: bool) -> None:
+    """Lint an article's link previews; exit 1 if any network would refuse or break it."""
+    with _service(ctx) as service:
+        problems = service.sharing.preview_problems(_article(service, article_id))
+    errors = sum(p.severity == "error" for p in problems)
+    if as_json:
+        click.echo(json.dumps([vars(p) for p in problems], indent=2, ensure_ascii=False))
+    else:
+        for p in problems:
+            click.echo(f"{p.severity:<8} {p.network:<9} {p.message}")
+        warnings = len(problems) - errors
+        click.echo(f"{errors} error(s), {warnings} warning(s)" if problems else "no problems")
+    if errors:
+        ctx_exit(1)
+
+
+def ctx_exit(code: int) -> None:
+    click.get_current_context().exit(code)
+
+
+@main.command()
+@click.argument("article_id")
+@click.option("--network", "-n", "networks", multiple=True, help="Only this network (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print each request exactly as it would be sent.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of HTTP text.")
+@pass_context
+def share(
+    ctx: Context, article_id: str, networks: tuple[str, ...], dry_run: bool, as_json: bool
+) -> None:
+    """Queue an article's shares for the worker, or with --dry-run show the requests."""
+    with _service(ctx) as service:
+        article = _article(service, article_id)
+        accounts = _accounts(service.sharing, networks)
+        now = service.now()
+        if not dry_run:
+            _enqueue(service, article, accounts)
+            return
+        built = [(a, service.sharing.build_request(article, a, now)) for a in accounts]
+    if as_json:
+        click.echo(json.dumps([_entry(a, r) for a, r in built], indent=2, ensure_ascii=False))
+        return
+    click.echo("\n\n".join(_http_text(a, r) for a, r in built))
+
+
+def _enqueue(service: Service, article: Article, accounts: list[Account]) -> None:
+    """Queue one ledger job per account; the worker posts them (reliability.md §2)."""
+    from syndicate import shares
+
+    if article.status != "published":
+        raise Refused(f"article {article.id!r} is not published")
+    with service.store.begin() as conn:
+        for account in accounts:
+            new = shares.enqueue(
+                conn, article.id, account, service.now(), service.settings.timezone
+            )
+            click.echo(f"{account.key}: {'queued' if new is not None else 'already queued'}")
+
+
+def _accounts(sharing: Sharing, networks: tuple[str, ...]) -> list[Account]:
+    accounts = sharing.accounts()
+    unknown = sorted(set(networks) - {a.network for a in accounts})
+    if unknown:
+        have = ", ".join(sorted({a.network for a in accounts})) or "none"
+        raise Refused(f"no enabled account on {', '.join(unknown)} (enabled networks: {have})")
+    chosen = [a for a in accounts if not networks or a.network in networks]
+    if not chosen:
+        raise Refused("no enabled accounts in [share.accounts]")
+    return chosen
+
+
+def _safe_preview(account: Account, request: ShareRequest) -> dict[str, Any]:
+    """The request's preview, with every credential of the account redacted too."""
+    shown: dict[str, Any] = redact(request.preview(), secret_values(account))
+    return shown
+
+
+def _entry(account: Account, request: ShareRequest) -> dict[str, Any]:
+    return {
+        "network": account.network,
+        "account": account.name,
+        "request": _safe_preview(account, request),
+    }
+
+
+def _http_text(account: Account, request: ShareRequest) -> str:
+    """The request as HTTP: request line, headers, blank line, body as it is encoded."""
+    shown = _safe_preview(account, request)
+    lines = [f"# {account.key}: {request.share_text}", f"{shown['method']} {shown['url']}"]
+    lines += [f"{name}: {value}" for name, value in shown["headers"].items()]
+    if shown.get("auth"):
+        lines.append(f"# + {shown['auth']} authorization added when sent")
+    body = shown["body"]
+    if body is not None:
+        if shown["encoding"] == "form":
+            lines += ["Content-Type: application/x-www-form-urlencoded", "", urlencode(body)]
+        else:
+            lines += ["", json.dumps(body)]  # as requests encodes json=
+    return "\n".join(lines)

@@ -1,0 +1,317 @@
+"""Sharing: everything between an article and the adapters.
+
+:class:`Sharing` reads ``[share]`` (accounts, credentials, templates, UTM, hashtags),
+builds one adapter per network, composes each post's text and tracked URL, and renders
+the share bar and link-preview tags. The ledger asks it for accounts and requests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from syndicate import adapters as registry
+from syndicate.adapters.base import Account, ShareAdapter, ShareRequest
+from syndicate.errors import AdapterNotFound, ConfigError
+from syndicate.models import Article
+from syndicate.sharing import markup, preview, settings
+from syndicate.sharing.compose import (
+    add_query_params,
+    hashtag_text,
+    hashtags_for,
+    render,
+    shorten_to_fit,
+    strip_tracking,
+)
+from syndicate.sharing.preview import Problem
+from syndicate.xtext import weighted_length
+
+if TYPE_CHECKING:
+    from syndicate.service import Service
+
+__all__ = ["MARKER_PARAM", "Composed", "Problem", "Sharing"]
+
+MARKER_PARAM = "utm_id"  # carries the ledger's share key, so reconciliation can find a post
+DEFAULT_TEMPLATES = {
+    "x": "{title} {url} {hashtags}",
+    "facebook": "{title}\n\n{summary}",
+    "reddit": "{title}",
+    "linkedin": "{title}\n\n{summary}\n\n{hashtags}",
+}
+FALLBACK_TEMPLATE = "{title} {url}"
+DEFAULT_LIMITS = {"x": 280, "reddit": 300, "linkedin": 3000}
+
+
+@dataclass(frozen=True)
+class Composed:
+    """One post's pieces: its text, tracked URL, headline and hashtags (no ``#``).
+
+    ``cut`` is true when the text had to be shortened; ``fits`` false when even the
+    shortest text is over the network's limit.
+    """
+
+    text: str
+    url: str
+    title: str
+    hashtags: tuple[str, ...]
+    cut: bool = False
+    fits: bool = True
+
+
+class Sharing:
+    """The share side of one service: config, accounts, adapters, composition, markup."""
+
+    def __init__(self, service: Service, env: Mapping[str, str] | None = None) -> None:
+        self.service = service
+        self.config = settings.parse(service.settings.share)
+        self._env = os.environ if env is None else env
+        self._adapters: dict[str, ShareAdapter] = {}
+        self._session: requests.Session | None = None
+        self._accounts: list[Account] | None = None
+
+    # --- configuration ------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Fail start-up early: every named adapter installed and built, secrets readable."""
+        for network in self.config.network_names():
+            try:
+                self.adapter(network)
+            except AdapterNotFound as exc:
+                raise ConfigError(self._where(network), str(exc)) from exc
+        self._all_accounts()
+
+    def _where(self, network: str) -> str:
+        for spec in self.config.accounts:
+            if spec.network == network:
+                return f"{spec.where}.network"
+        return f"share.networks.{network}" if network in self.config.networks else "share.labels"
+
+    def _all_accounts(self) -> list[Account]:
+        if self._accounts is None:
+            secrets = settings.read_secrets_file(self.service.settings.secrets_file)
+            self._accounts = settings.build_accounts(self.config.accounts, self._env, secrets)
+        return self._accounts
+
+    def accounts(self) -> list[Account]:
+        """The enabled accounts, with their credentials."""
+        enabled = {spec.key for spec in self.config.accounts if spec.enabled}
+        return [a for a in self._all_accounts() if a.key in enabled]
+
+    def account(self, key: str) -> Account:
+        """The configured account ``network:name`` (enabled or not); KeyError if none."""
+        for account in self._all_accounts():
+            if account.key == key:
+                return account
+        raise KeyError(f"no account {key!r} in [share.accounts]")
+
+    def adapter(self, network: str) -> ShareAdapter:
+        """The one adapter instance for *network*, built on first use."""
+        if network not in self._adapters:
+            cls = registry.load(network)
+            base_url = f"{self.config.sandbox}/{network}" if self.config.sandbox else None
+            self._adapters[network] = cls(
+                dict(self.config.options(network)), session=self.session, base_url=base_url
+            )
+        return self._adapters[network]
+
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session every adapter shares."""
+        if self._session is None:
+            self._session = requests.Session()
+        return self._session
+
+    def close(self) -> None:
+        """Close the adapters and the shared session."""
+        for adapter in self._adapters.values():
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                close()
+        self._adapters.clear()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # --- composition ----------------------------------------------------------------------
+
+    def _option(self, network: str, account: Account | None, key: str, default: Any) -> Any:
+        if account is not None and key in account.options:
+            return account.options[key]
+        return self.config.options(network).get(key, default)
+
+    def tracked_url(
+        self,
+        article: Article,
+        network: str,
+        account: Account | None = None,
+        marker: str | None = None,
+    ) -> str:
+        """The article URL with the network's (then the account's) UTM and the marker."""
+        params = {**self.config.options(network).get("utm", {})}
+        if account is not None:
+            params.update(account.options.get("utm", {}))
+        if marker:
+            params[MARKER_PARAM] = marker
+        return add_query_params(article.url, params)
+
+    def hashtags(self, article: Article) -> tuple[str, ...]:
+        """Valid hashtags for the article's categories and tags, through ``[share.hashtags]``."""
+        return hashtags_for((*article.categories, *article.tags), self.config.hashtags)
+
+    def _values(self, article: Article, url: str, tags: tuple[str, ...]) -> dict[str, str]:
+        return {
+            "title": article.title,
+            "summary": article.summary,
+            "url": url,
+            "hashtags": hashtag_text(tags),
+            "author": article.author,
+            "site": self.service.settings.site_title,
+        }
+
+    def _measure(self, network: str) -> Callable[[str], int]:
+        return weighted_length if network == "x" else len
+
+    def compose(self, article: Article, account: Account, marker: str | None = None) -> Composed:
+        """The post for *account*: its template filled and fitted to the network's limit."""
+        network = account.network
+        url = self.tracked_url(article, network, account, marker)
+        tags = self.hashtags(article)
+        template = self._option(network, account, "template", _default_template(network))
+        limit = self._option(network, account, "limit", DEFAULT_LIMITS.get(network))
+        measure = self._measure(network)
+        text, cut, fits = _fit(
+            template,
+            self._values(article, url, tags),
+            tags,
+            lambda t: limit is None or 0 < measure(t) <= limit,
+        )
+        title = text if network == "reddit" else article.title
+        return Composed(text, url, title, tags, cut, fits)
+
+    def build_request(
+        self, article: Article, account: Account, now: datetime, marker: str | None = None
+    ) -> ShareRequest:
+        """The exact API request that would post *article* to *account* (no I/O)."""
+        c = self.compose(article, account, marker)
+        return self.adapter(account.network).build(
+            article, account, now, text=c.text, url=c.url, title=c.title
+        )
+
+    def intent_url(self, article: Article, network: str, account: Account | None = None) -> str:
+        """The "Share on …" link for *network* (the account adds its UTM and ``via``)."""
+        url = self.tracked_url(article, network, account)
+        tags = self.hashtags(article)
+        template = self._option(network, account, "template", _default_template(network))
+        # The intent carries URL and hashtags as parameters of their own, so the text
+        # leaves them out; on X text, URL, hashtags and via together must fit the limit.
+        values = {**self._values(article, url, tags), "url": "", "hashtags": ""}
+        via = str(account.options.get("via", "")).lstrip("@") if account else ""
+        extras = " ".join(p for p in (url, hashtag_text(tags), f"via @{via}" if via else "") if p)
+        limit = self._option(network, account, "limit", DEFAULT_LIMITS.get(network))
+        measure = self._measure(network)
+        text, _, _ = _fit(
+            template,
+            values,
+            (),
+            lambda t: limit is None or measure(f"{t} {extras}".strip()) <= limit,
+        )
+        title = text if network == "reddit" else article.title
+        return self.adapter(network).intent_url(
+            article, account, text=text, url=url, title=title, hashtags=tags
+        )
+
+    def intent_urls(self, article: Article) -> dict[str, str]:
+        """Share-intent links for the networks of the share bar, in bar order."""
+        return {network: self.intent_url(article, network) for network in self.config.labels}
+
+    # --- markup and lint ------------------------------------------------------------------
+
+    def share_bar_html(self, article: Article) -> str:
+        """The "Share on Facebook «||» Share on X …" bar: plain links, escaped, no script."""
+        links = [(self._label(network), url) for network, url in self.intent_urls(article).items()]
+        return markup.share_bar(links, self.config.separator)
+
+    def _label(self, network: str) -> str:
+        label = self.config.options(network).get("label")
+        return str(label) if label else f"Share on {self.adapter(network).label}"
+
+    def canonical_url(self, article: Article) -> str:
+        """The article URL without any tracking parameter."""
+        return strip_tracking(article.url, (MARKER_PARAM,))
+
+    def meta_tags_html(self, article: Article) -> str:
+        """Open Graph and X card ``<meta>`` tags for the article page."""
+        return markup.meta_tags(
+            article,
+            canonical_url=self.canonical_url(article),
+            site_name=self.service.settings.site_title,
+            twitter_site=self.config.twitter_site,
+        )
+
+    def networks(self) -> list[str]:
+        """Networks readers or accounts share to: the bar's, then the enabled accounts'."""
+        return list(dict.fromkeys([*self.config.labels, *(a.network for a in self.accounts())]))
+
+    def preview_problems(self, article: Article) -> list[Problem]:
+        """What will look wrong or be refused when *article* is shared (social.md §5)."""
+        problems = preview.lint(article, self.networks())
+        for account in self.accounts():
+            composed = self.compose(article, account)
+            if not composed.fits:
+                problems.append(
+                    Problem(
+                        account.network,
+                        "error",
+                        f"{account.key}: the text "
+                        "does not fit even after cutting; shorten the template",
+                    )
+                )
+            elif composed.cut:
+                problems.append(
+                    Problem(
+                        account.network,
+                        "warning",
+                        f"{account.key}: the text was cut to fit the network's limit",
+                    )
+                )
+        return problems
+
+
+def _default_template(network: str) -> str:
+    return DEFAULT_TEMPLATES.get(network, FALLBACK_TEMPLATE)
+
+
+def _fit(
+    template: str,
+    values: Mapping[str, str],
+    tags: tuple[str, ...],
+    fits: Callable[[str], bool],
+) -> tuple[str, bool, bool]:
+    """Fill *template* within *fits*: cut the summary, then the title, then drop hashtags.
+
+    Returns (text, cut, fits). URLs and hashtags are never cut through.
+    """
+    full = render(template, values)
+    if fits(full):
+        return full, False, True
+    for keep in range(len(tags), -1, -1):
+        trial = {**values, "hashtags": hashtag_text(tags[:keep])} if tags else dict(values)
+        for name in ("summary", "title"):
+            if trial[name] and f"{{{name}}}" in template:
+                short = _shorten_value(template, trial, name, fits)
+                if short is not None:
+                    return render(template, {**trial, name: short}), True, True
+                trial[name] = ""
+    return full, True, False
+
+
+def _shorten_value(
+    template: str, values: Mapping[str, str], name: str, fits: Callable[[str], bool]
+) -> str | None:
+    """The longest cut of ``values[name]`` with which the filled template fits."""
+    return shorten_to_fit(values[name], lambda v: fits(render(template, {**values, name: v})))
