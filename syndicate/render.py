@@ -1,9 +1,10 @@
-"""Feed rendering: RSS 2.0 and Atom 1.0 with feedgen (plus its fixes), JSON Feed 1.1 by hand.
+"""Feed rendering: RSS 2.0 and Atom 1.0 with feedgen (plus its fixes); JSON Feed 1.1 in jsonfeed.
 
 Pure: no I/O, no clock. The same articles give byte-identical output. Each entry's
 serialised fragment is memoised in a bounded LRU (``_FRAGMENTS``), so re-rendering
 after one new article serialises only that one; the assembled bytes equal what
-feedgen builds for the whole document, plus the fixes.
+feedgen builds for the whole document, plus the fixes. What all formats share lives in
+:mod:`syndicate.feed_common`, JSON Feed in :mod:`syndicate.jsonfeed`.
 
 Decisions (feeds.md §2.2, R1–R22):
 
@@ -24,114 +25,72 @@ Decisions (feeds.md §2.2, R1–R22):
 from __future__ import annotations
 
 import html
-import json
-import mimetypes
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from syndicate.models import Article, FeedFormat, FeedSpec, Image, Term
+from syndicate import jsonfeed
+from syndicate.feed_common import (
+    FRAGMENTS,
+    FragmentCache,
+    ShareHtml,
+    Site,
+    cleaned,
+    cleaned_share,
+    enclosure,
+    entry_id,
+    fragments,
+    modified,
+    ordered,
+    section_link,
+    term_labels,
+    utc,
+)
+from syndicate.jsonfeed import JSON_FEED_VERSION, json_head, json_item
+from syndicate.models import Article, FeedFormat, FeedSpec
 from syndicate.text import clean_xml_text
 
-if TYPE_CHECKING:
-    from syndicate.config import Settings
-
-ShareHtml = Callable[[Article], str]
+__all__ = [
+    "EMPTY_FEED_DATE",
+    "JSON_FEED_VERSION",
+    "MEDIA_TYPES",
+    "FragmentCache",
+    "RenderedFeed",
+    "ShareHtml",
+    "Site",
+    "cleaned",
+    "entry",
+    "entry_id",
+    "fix_plain_text",
+    "generator",
+    "json_head",
+    "json_item",
+    "modified",
+    "ordered",
+    "render",
+    "section_link",
+    "term_labels",
+    "utc",
+]
 
 EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
-JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 MEDIA_TYPES: dict[str, str] = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json",
 }
+_FRAGMENTS = FRAGMENTS  # the entry memo, by its old name (tests and the bench clear it)
 _ATOM_LINK_ATTRS = ("rel", "type", "hreflang", "title", "length")
 # Plain-text RSS elements: lxml writes "&lt;", which the validator reads as escaped HTML.
 _DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
 _PLAIN_TEXT = re.compile(rb"(<(title|category|dc:creator)(?: [^>]*)?>)([^<]*)(</\2>)")
-
-
-class FragmentCache:
-    """A thread-safe LRU of rendered entry fragments, bounded in count and bytes.
-
-    A hit needs the stored article to equal the given one, so an edited article whose
-    key is unchanged is rebuilt rather than served stale.
-    """
-
-    def __init__(self, max_entries: int, max_bytes: int) -> None:
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._data: OrderedDict[Hashable, tuple[Article, bytes]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: Sequence[Hashable], items: Sequence[Article]) -> list[bytes | None]:
-        out: list[bytes | None] = []
-        with self._lock:
-            for key, item in zip(keys, items, strict=True):
-                hit = self._data.get(key)
-                if hit is not None and hit[0] == item:
-                    self._data.move_to_end(key)
-                    out.append(hit[1])
-                else:
-                    out.append(None)
-        return out
-
-    def put_many(self, entries: Sequence[tuple[Hashable, Article, bytes]]) -> None:
-        with self._lock:
-            for key, item, fragment in entries:
-                old = self._data.pop(key, None)
-                if old is not None:
-                    self._bytes -= len(old[1])
-                self._data[key] = (item, fragment)
-                self._bytes += len(fragment)
-            while len(self._data) > self.max_entries or self._bytes > self.max_bytes:
-                _, (_, dropped) = self._data.popitem(last=False)
-                self._bytes -= len(dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-_FRAGMENTS = FragmentCache(max_entries=8192, max_bytes=64_000_000)
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """What every feed of one site shares: names, URLs, language and hints."""
-
-    title: str
-    home_url: str
-    public_url: str
-    language: str = "en"
-    ttl_minutes: int = 15
-    hub_url: str = ""
-    generator: str = "syndicate"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Site:
-        return cls(
-            title=settings.site_title,
-            home_url=settings.home_url,
-            public_url=settings.public_url,
-            language=settings.language,
-            ttl_minutes=settings.feed_ttl,
-            hub_url=settings.websub_hub,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,45 +117,12 @@ def render(
     updated = newest or EMPTY_FEED_DATE
     share = share_html if spec.share_links else None
     if fmt == "json":
-        body = _json_document(spec, items, site, self_url, share)
+        body = jsonfeed.document(spec, items, site, self_url, share)
     elif fmt in ("rss", "atom"):
         body = _xml_document(spec, items, fmt, site, self_url, updated, share)
     else:
         raise ValueError(f"unknown feed format {fmt!r}")
     return RenderedFeed(body, newest, MEDIA_TYPES[fmt])
-
-
-def ordered(articles: Sequence[Article]) -> list[Article]:
-    """Newest first by publication, then id; one entry per guid."""
-    seen: set[str] = set()
-    items = []
-    for item in sorted(articles, key=lambda a: (utc(a.published), a.id), reverse=True):
-        if entry_id(item) not in seen:
-            seen.add(entry_id(item))
-            items.append(item)
-    return items
-
-
-def utc(when: datetime) -> datetime:
-    """Aware UTC; a naive time is taken as UTC (ingest has already localised it)."""
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def modified(item: Article) -> datetime:
-    """Last modification: ``updated``, but never before first publication."""
-    return max(utc(item.updated), utc(item.published))
-
-
-def entry_id(item: Article) -> str:
-    return item.guid or item.url
-
-
-def section_link(spec: FeedSpec, site: Site) -> str:
-    """The HTML page a feed stands for (RSS channel link, Atom alternate)."""
-    return spec.link or site.home_url
-
-
-# -- RSS and Atom ---------------------------------------------------------------------
 
 
 class _Entry(FeedEntry):
@@ -279,22 +205,10 @@ def entry(item: Article, spec: FeedSpec, site: Site, share: ShareHtml | None) ->
     labels = term_labels(item)
     if labels:
         fe.category([{"term": label} for label in labels])
-    enclosure = _enclosure(item.image)
-    if enclosure:
-        fe.enclosure(*enclosure)
+    attachment = enclosure(item.image)
+    if attachment:
+        fe.enclosure(*attachment)
     return fe
-
-
-def term_labels(item: Article) -> list[str]:
-    """Category then tag labels, first occurrence kept."""
-    return list(dict.fromkeys(t.label for t in (*item.categories, *item.tags) if t.label))
-
-
-def _enclosure(image: Image | None) -> tuple[str, str, str] | None:
-    if image is None or image.length is None or image.length < 0:
-        return None
-    kind = image.type or mimetypes.guess_type(image.url)[0]
-    return (image.url, str(image.length), kind) if kind else None
 
 
 def fix_plain_text(xml: bytes) -> bytes:
@@ -343,11 +257,11 @@ def _xml_document(
         parts = [tag + part for part in full[start:end].split(tag)[1:]]
         return [fix_plain_text(p) if h else p for p, h in zip(parts, hex_escape, strict=True)]
 
-    fragments = _fragments(items, fmt, spec, site, share, build)
+    built = fragments(items, fmt, spec, site, share, build)
     if fmt == "rss":
         shell = fix_plain_text(shell)
     cut = shell.rindex(close)
-    return b"".join((shell[:cut], *fragments, shell[cut:]))
+    return b"".join((shell[:cut], *built, shell[cut:]))
 
 
 def _element(
@@ -359,113 +273,5 @@ def _element(
         return (fe.rss_entry() if fmt == "rss" else fe.atom_entry()), item
     except ValueError:  # XML-illegal characters or a bad date: clean, then build (R21)
         item = cleaned(item)
-        fe = entry(item, spec, site, share and _cleaned_share(share))
+        fe = entry(item, spec, site, share and cleaned_share(share))
         return (fe.rss_entry() if fmt == "rss" else fe.atom_entry()), item
-
-
-def cleaned(item: Article) -> Article:
-    """*item* with every text field stripped of characters XML forbids."""
-    image = item.image
-    return replace(
-        item,
-        title=clean_xml_text(item.title),
-        url=clean_xml_text(item.url),
-        content_html=clean_xml_text(item.content_html),
-        summary=clean_xml_text(item.summary),
-        author=clean_xml_text(item.author),
-        guid=clean_xml_text(item.guid),
-        categories=_clean_terms(item.categories),
-        tags=_clean_terms(item.tags),
-        image=replace(image, url=clean_xml_text(image.url)) if image else None,
-    )
-
-
-def _clean_terms(terms: tuple[Term, ...]) -> tuple[Term, ...]:
-    return tuple(Term(clean_xml_text(t.slug), clean_xml_text(t.label)) for t in terms)
-
-
-def _cleaned_share(share: ShareHtml) -> ShareHtml:
-    return lambda item: clean_xml_text(share(item))
-
-
-def _fragments(
-    items: list[Article],
-    fmt: FeedFormat,
-    spec: FeedSpec,
-    site: Site,
-    share: ShareHtml | None,
-    build: Callable[[list[Article]], list[bytes]],
-) -> list[bytes]:
-    """Each item's fragment: from the memo when the article is unchanged, else built."""
-    keys = [
-        (fmt, entry_id(item), spec.full_content, share(item) if share else "", site)
-        for item in items
-    ]
-    found = _FRAGMENTS.get_many(keys, items)
-    missing = [i for i, fragment in enumerate(found) if fragment is None]
-    built = build([items[i] for i in missing])
-    _FRAGMENTS.put_many([(keys[i], items[i], built[n]) for n, i in enumerate(missing)])
-    for n, i in enumerate(missing):
-        found[i] = built[n]
-    return [fragment for fragment in found if fragment is not None]
-
-
-# -- JSON Feed 1.1 ----------------------------------------------------------------------
-
-
-def _json_document(
-    spec: FeedSpec, items: list[Article], site: Site, self_url: str, share: ShareHtml | None
-) -> bytes:
-    def build(missing: list[Article]) -> list[bytes]:
-        clean_share = share and _cleaned_share(share)
-        return [_dumps(json_item(cleaned(item), spec, clean_share)) for item in missing]
-
-    fragments = _fragments(items, "json", spec, site, share, build)
-    return b"".join(
-        (_dumps(json_head(spec, site, self_url))[:-1], b',"items":[', b",".join(fragments), b"]}")
-    )
-
-
-def json_head(spec: FeedSpec, site: Site, self_url: str) -> dict[str, Any]:
-    """The JSON Feed object without ``items``."""
-    head: dict[str, Any] = {
-        "version": JSON_FEED_VERSION,
-        "title": clean_xml_text(spec.title) or site.title,
-        "home_page_url": section_link(spec, site),
-        "feed_url": self_url,
-        "description": clean_xml_text(spec.description or spec.title),
-        "language": site.language,
-        "authors": [{"name": site.title, "url": site.home_url}],
-    }
-    if site.hub_url:
-        head["hubs"] = [{"type": "WebSub", "url": site.hub_url}]
-    return head
-
-
-def json_item(item: Article, spec: FeedSpec, share: ShareHtml | None) -> dict[str, Any]:
-    """One JSON Feed item (R20)."""
-    out: dict[str, Any] = {"id": entry_id(item), "url": item.url, "title": item.title}
-    if spec.full_content:
-        out["content_html"] = item.content_html + (share(item) if share else "")
-    else:
-        out["content_text"] = item.summary or item.title
-    if item.summary:
-        out["summary"] = item.summary
-    if item.image:
-        out["image"] = item.image.url
-    out["date_published"] = utc(item.published).isoformat()
-    out["date_modified"] = modified(item).isoformat()
-    if item.author:
-        out["authors"] = [{"name": item.author}]
-    labels = term_labels(item)
-    if labels:
-        out["tags"] = labels
-    enclosure = _enclosure(item.image)
-    if enclosure:
-        url, length, kind = enclosure
-        out["attachments"] = [{"url": url, "mime_type": kind, "size_in_bytes": int(length)}]
-    return out
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,26 +1,9 @@
-"""A local stand-in for the Facebook, X, Reddit and LinkedIn APIs, with fault knobs.
-
-``Sandbox(port=0).start()`` serves, on 127.0.0.1, the endpoints the adapters call under
-``/facebook``, ``/x``, ``/reddit`` and ``/linkedin``, answering with the documented
-success and error bodies (social.md §3–§4), detecting duplicates, listing posts for
-reconciliation, and logging every request (``GET /__requests``; secrets redacted).
-Fault knobs (``POST /__faults`` or :meth:`Sandbox.set_faults`), applied to posting calls:
-
-* ``latency_ms`` (every call), ``error_rate`` (0–1: 502 Bad Gateway, seeded by ``seed``;
-  ``error_accepts`` records the post first), ``rate_limit`` (the next N posts get the
-  network's 429 with its reset headers, ``reset_s`` ahead), ``usage_capped`` (X: the next
-  N posts get the usage-cap 429), ``timeout_after_accept`` (the next N posts are recorded,
-  then the answer stalls ``stall_s`` seconds, or the connection is dropped when
-  ``drop`` is true), ``auth_fail`` (credentials — token, consumer key, username… — that
-  get the network's 401), ``retired_versions`` (LinkedIn-Version values answered 426),
-  and ``networks`` (limit the faults to these networks).
-"""
+"""The sandbox's HTTP server: routing to the fake APIs, admin endpoints and the request log."""
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -28,71 +11,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from syndicate.sandbox_apis import ROUTES, Call, Reply, http_error
+from syndicate.sandbox import facebook, linkedin, reddit, x
+from syndicate.sandbox.common import SECRET_FIELDS, Call, Reply, Route, http_error
+from syndicate.sandbox.state import State
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FAULTS: dict[str, Any] = {
-    "latency_ms": 0,
-    "error_rate": 0.0,
-    "error_accepts": False,
-    "rate_limit": 0,
-    "usage_capped": 0,
-    "reset_s": 60,
-    "timeout_after_accept": 0,
-    "stall_s": 15.0,
-    "drop": False,
-    "auth_fail": [],
-    "retired_versions": [],
-    "networks": None,
-    "seed": 0,
+ROUTES: dict[str, list[Route]] = {
+    "x": x.ROUTES,
+    "facebook": facebook.ROUTES,
+    "reddit": reddit.ROUTES,
+    "linkedin": linkedin.ROUTES,
 }
-_SECRET_FIELDS = ("access_token", "password", "client_secret", "refresh_token")
-
-
-class State:
-    """Everything the fake APIs remember, behind one lock."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.lock = threading.RLock()
-        self.release = threading.Event()
-        self.reset()
-
-    def reset(self) -> None:
-        with self.lock:
-            self.log: list[dict[str, Any]] = []
-            self.posts: dict[str, list[dict[str, Any]]] = {}
-            self.counters: dict[str, int] = {}
-            self.tokens: dict[str, str] = {}  # Reddit bearer token -> user name
-            self.faults = dict(DEFAULT_FAULTS)
-            self.rng = random.Random(0)
-
-    def next_id(self, kind: str) -> int:
-        with self.lock:
-            self.counters[kind] = self.counters.get(kind, 0) + 1
-            return self.counters[kind]
-
-    def set_faults(self, knobs: dict[str, Any]) -> None:
-        unknown = sorted(set(knobs) - set(DEFAULT_FAULTS))
-        if unknown:
-            raise ValueError(f"unknown fault knobs: {', '.join(unknown)}")
-        with self.lock:
-            self.faults.update(knobs)
-            if "seed" in knobs:
-                self.rng = random.Random(knobs["seed"])
-
-    def faulted(self, network: str) -> bool:
-        scope = self.faults["networks"]
-        return scope is None or network in scope
-
-    def take(self, knob: str, network: str) -> bool:
-        """Consume one unit of a counting fault knob, if it applies to *network*."""
-        with self.lock:
-            if self.faulted(network) and int(self.faults[knob]) > 0:
-                self.faults[knob] = int(self.faults[knob]) - 1
-                return True
-            return False
 
 
 class Sandbox:
@@ -146,12 +76,24 @@ class Sandbox:
             return [dict(p) for n in nets for p in self.state.posts.get(n, [])]
 
     def set_faults(self, **knobs: Any) -> None:
-        """Set fault knobs (see the module docstring); unknown names raise ValueError."""
+        """Set fault knobs (see :mod:`syndicate.sandbox`); unknown names raise ValueError."""
         self.state.set_faults(knobs)
 
     def reset(self) -> None:
         """Forget posts, the log and the faults."""
         self.state.reset()
+
+
+def run_sandbox(port: int = 8089, host: str = "127.0.0.1") -> None:
+    """Serve the sandbox until interrupted (for ``syndicate sandbox``)."""
+    sandbox = Sandbox(port, host)
+    try:
+        sandbox._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.state.release.set()
+        sandbox._server.server_close()
 
 
 class _Server(ThreadingHTTPServer):
@@ -284,22 +226,10 @@ def _hide(value: Any, secrets: list[str]) -> Any:
     """Redact credentials from what the log keeps (the sandbox log is a log too)."""
     if isinstance(value, dict):
         return {
-            k: "<redacted>" if k in _SECRET_FIELDS and v else _hide(v, secrets)
+            k: "<redacted>" if k in SECRET_FIELDS and v else _hide(v, secrets)
             for k, v in value.items()
         }
     if isinstance(value, str):
         for secret in sorted((s for s in secrets if len(s) > 3), key=len, reverse=True):
             value = value.replace(secret, "<redacted>")
     return value
-
-
-def run_sandbox(port: int = 8089, host: str = "127.0.0.1") -> None:
-    """Serve the sandbox until interrupted (for ``syndicate sandbox``)."""
-    sandbox = Sandbox(port, host)
-    try:
-        sandbox._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.state.release.set()
-        sandbox._server.server_close()
