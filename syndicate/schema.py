@@ -103,3 +103,88 @@ websub_ping = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),
 )
+
+# -- share ledger (reliability.md §2) -------------------------------------------------
+
+_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")  # INTEGER PRIMARY KEY = rowid on SQLite
+_WORKING = "state IN ('claimed', 'in_flight')"
+
+# One job per (article, network, account): the outbox row written with the article.
+share = sa.Table(
+    "share",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "article_id", sa.String(100), sa.ForeignKey("article.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("network", sa.String(50), nullable=False),
+    sa.Column("account", sa.String(100), nullable=False),
+    sa.Column("share_key", sa.String(32), nullable=False, unique=True),
+    sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("state", sa.String(20), nullable=False, server_default="pending"),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ready_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lookups", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("in_flight_at", UTCDateTime),
+    sa.Column("was_unknown", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("dry_run", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("request_preview", sa.Text),
+    sa.Column("remote_id", sa.String(300)),
+    sa.Column("permalink", sa.String(2000)),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("last_error_kind", sa.String(50)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("article_id", "network", "account", name="uq_share_job"),
+    sa.Index("ix_share_due", "state", "next_attempt_at"),
+    sa.Index("ix_share_account_sent", "network", "account", "sent_at"),
+    # At most one claimed/in-flight job per account, whichever worker holds it.
+    sa.Index(
+        "ux_share_one_working", "network", "account", unique=True,
+        sqlite_where=sa.text(_WORKING), postgresql_where=sa.text(_WORKING),
+    ),
+)
+
+# Audit trail: every transition of every job, written in the same transaction.
+share_event = sa.Table(
+    "share_event",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "share_id", _ID, sa.ForeignKey("share.id", ondelete="CASCADE"), nullable=False,
+        index=True,
+    ),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("network", sa.String(50), nullable=False),
+    sa.Column("from_state", sa.String(20)),
+    sa.Column("to_state", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("detail", sa.Text),
+)
+
+# Per-account posting state: token bucket, rate-limit block, and auth hold.
+share_account = sa.Table(
+    "share_account",
+    metadata,
+    sa.Column("network", sa.String(50), primary_key=True),
+    sa.Column("account", sa.String(100), primary_key=True),
+    sa.Column("tokens", sa.Float),
+    sa.Column("bucket_at", UTCDateTime),
+    sa.Column("blocked_until", UTCDateTime),
+    sa.Column("held_reason", sa.Text),
+    sa.Column("held_at", UTCDateTime),
+)
+
+# Liveness of worker processes; /readyz reads the newest beat.
+worker_heartbeat = sa.Table(
+    "worker_heartbeat",
+    metadata,
+    sa.Column("worker", sa.String(200), primary_key=True),
+    sa.Column("beat_at", UTCDateTime, nullable=False),
+)

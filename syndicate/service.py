@@ -41,6 +41,9 @@ class Service:
         self.settings = settings
         self.store = store
         self.clock = clock
+        from syndicate import shares  # the share outbox rides on every article write
+
+        shares.install(self)
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Service:

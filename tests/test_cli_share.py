@@ -114,10 +114,16 @@ def test_share_dry_run_json_for_one_network(config_path: Path) -> None:
 
 
 def test_share_queues_ledger_jobs_once(config_path: Path) -> None:
-    """Without --dry-run, share queues one ledger job per account, never twice."""
+    """`share` queues one job per account only where none exists yet, never twice."""
     code, out = run(config_path, "share", "nato-kursk", "--network", "x")
+    assert (code, out) == (0, "x:newsdesk: already queued\n")  # publishing queued it
+    # An article stored while no account was configured has no jobs yet.
+    quiet = Service.open(config.load(config_path, env={}).replace(share={}))
+    quiet.store.upsert_article(make_article(id="older", url="https://news.example.com/o"), WHEN)
+    quiet.close()
+    code, out = run(config_path, "share", "older", "--network", "x")
     assert (code, out) == (0, "x:newsdesk: queued\n")
-    code, out = run(config_path, "share", "nato-kursk")
+    code, out = run(config_path, "share", "older")
     assert code == 0, out
     assert out.splitlines() == [
         "x:newsdesk: already queued",

@@ -26,18 +26,11 @@ def open_service(ctx: Context, **overrides: Any) -> Service:
     try:
         service = Service.open(ctx.settings.replace(**overrides) if overrides else ctx.settings)
         service.sharing.validate()
-        _install_ledger(service)
     except ConfigError as exc:
         raise click.ClickException(f"bad setting {exc}") from exc
     except SyndicateError as exc:
         raise click.ClickException(str(exc)) from exc
     return service
-
-
-def _install_ledger(service: Service) -> None:
-    from syndicate import shares
-
-    shares.install(service)
 
 
 @contextmanager

@@ -1,1 +1,128 @@
-"""TODO(owner): ledger commands."""
+"""``syndicate shares`` (the ledger as a table, operator actions) and ``syndicate sandbox``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from syndicate import shares
+from syndicate.cli import Context, main, pass_context
+from syndicate.cli.core import open_service
+from syndicate.ledger import ShareActionError, ShareNotFound, State
+
+COLUMNS = (
+    "id",
+    "article",
+    "network",
+    "account",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "remote_id",
+    "last_error",
+)
+
+
+@main.group("shares", invoke_without_command=True)
+@click.option("--article", help="Only this article id.")
+@click.option("--state", type=click.Choice([s.value for s in State]), help="Only this state.")
+@click.option("--network", help="Only this network (x, facebook, reddit, linkedin, …).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_context
+@click.pass_context
+def shares_cmd(
+    click_ctx: click.Context,
+    ctx: Context,
+    article: str | None,
+    state: str | None,
+    network: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List share jobs; sub-commands retry, cancel, resolve or re-share one."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    service = open_service(ctx)
+    try:
+        jobs = shares.list_jobs(service, article=article, state=state, network=network, limit=limit)
+    finally:
+        service.close()
+    if as_json:
+        click.echo(json.dumps(jobs, indent=2))
+    else:
+        click.echo(format_table(jobs))
+
+
+def format_table(jobs: list[dict[str, Any]]) -> str:
+    """A plain-text table of jobs, one per line, columns padded to fit."""
+    if not jobs:
+        return "no share jobs"
+    rows = [[_cell(job.get(c)) for c in COLUMNS] for job in jobs]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+    lines = [[c.upper() for c in COLUMNS], *rows]
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _action(action: str, help_text: str) -> click.Command:
+    @click.argument("job_id", type=int)
+    @pass_context
+    def command(ctx: Context, job_id: int, **options: Any) -> None:
+        service = open_service(ctx)
+        try:
+            job = shares.act(service, job_id, action, actor="operator:cli", **options)
+        except ShareNotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+        except ShareActionError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            service.close()
+        click.echo(f"share {job['id']} ({job['network']} @{job['account']}): {job['state']}")
+
+    command.__doc__ = help_text
+    return click.command(action)(command)
+
+
+shares_cmd.add_command(_action("retry", "Send a held, failed or reviewed job again."))
+shares_cmd.add_command(_action("cancel", "Cancel a job that has not been sent."))
+shares_cmd.add_command(_action("reshare", "Post an already sent (or cancelled, dead) job again."))
+resolve = _action("resolve", "Settle an unknown or review job: it was posted (default) or not.")
+resolve = click.option(
+    "--not-posted",
+    "posted",
+    flag_value=False,
+    default=True,
+    help="The post is not on the network: queue it to be sent.",
+)(resolve)
+resolve = click.option("--permalink", help="URL of the post on the network.")(resolve)
+shares_cmd.add_command(resolve)
+
+
+@main.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port on 127.0.0.1 (default: the sandbox_port setting, 8089).",
+)
+@pass_context
+def sandbox(ctx: Context, port: int | None) -> None:
+    """Serve local stand-ins for the Facebook, X, Reddit and LinkedIn APIs."""
+    from syndicate.sandbox import run_sandbox
+
+    port = port or ctx.settings.sandbox_port
+    click.echo(
+        f"sandbox on http://127.0.0.1:{port} (/facebook, /x, /reddit, /linkedin; "
+        "GET /__requests, POST /__faults, POST /__reset)"
+    )
+    run_sandbox(port)

@@ -18,6 +18,7 @@ import requests
 from syndicate import adapters as registry
 from syndicate.adapters.base import Account, ShareAdapter, ShareRequest
 from syndicate.errors import AdapterNotFound, ConfigError
+from syndicate.ledger import Pacing
 from syndicate.models import Article
 from syndicate.sharing import markup, preview, settings
 from syndicate.sharing.compose import (
@@ -84,6 +85,11 @@ class Sharing:
             except AdapterNotFound as exc:
                 raise ConfigError(self._where(network), str(exc)) from exc
         self._all_accounts()
+        for spec in self.config.accounts:
+            try:
+                Pacing.from_options(spec.options, self.service.settings.timezone)
+            except ValueError as exc:
+                raise ConfigError(spec.where, str(exc)) from exc
 
     def _where(self, network: str) -> str:
         for spec in self.config.accounts:

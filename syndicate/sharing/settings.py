@@ -31,6 +31,7 @@ TOP_LEVEL_KEYS = frozenset(
         "hashtags",
         "networks",
         "accounts",
+        "ledger",
     }
 )
 SECRET_ENV_PREFIX = "SYNDICATE_SECRET_"

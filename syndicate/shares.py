@@ -1,0 +1,185 @@
+"""The share ledger's public face: queueing with the article, operator actions, ticks.
+
+Rules live in :mod:`syndicate.ledger` (pure); the worker in :mod:`syndicate.shares_worker`;
+read-side queries in :mod:`syndicate.shares_view`. The scheduler calls the ``*_job``
+functions here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from syndicate import shares_db as db
+from syndicate.adapters.base import Account
+from syndicate.ledger import Pacing, State, action_target, ready_at, share_key
+from syndicate.models import Article
+from syndicate.schema import share, worker_heartbeat
+from syndicate.shares_recovery import reconcile as reconcile
+from syndicate.shares_recovery import sweep as sweep
+from syndicate.shares_view import job_dict
+from syndicate.shares_view import jobs_for_article as jobs_for_article
+from syndicate.shares_view import list_jobs as list_jobs
+from syndicate.shares_worker import CRASHPOINT_ENV as CRASHPOINT_ENV
+from syndicate.shares_worker import claim as claim
+from syndicate.shares_worker import drain as drain
+from syndicate.shares_worker import owner_id as owner_id
+from syndicate.shares_worker import process as process
+from syndicate.shares_worker import record as record
+
+if TYPE_CHECKING:
+    from syndicate.service import Service
+    from syndicate.store import ChangeKind
+
+log = logging.getLogger(__name__)
+
+
+# -- queueing (runs inside the article's write transaction) ---------------------------
+
+
+def install(service: Service) -> None:
+    """Hook the share outbox into the store: jobs are written with their article."""
+    hooks = service.store.write_hooks
+    if not any(isinstance(h, partial) and h.func is on_article_write for h in hooks):
+        hooks.append(partial(on_article_write, service))
+
+
+def on_article_write(
+    service: Service, conn: Connection, article: Article, kind: ChangeKind, now: datetime
+) -> None:
+    """Queue jobs for a newly published article; cancel or re-share on other changes."""
+    if article.status != "published":
+        if kind == "updated":
+            _cancel_open(conn, article.id, now)
+        return
+    if kind not in ("created", "republished", "updated"):
+        return
+    for account in db.enabled_accounts(service).values():
+        if kind != "updated":
+            enqueue(conn, article.id, account, now, service.settings.timezone)
+        elif account.options.get("reshare_on_edit"):
+            _reshare_sent(conn, article.id, account, now)
+
+
+def enqueue(
+    conn: Connection, article_id: str, account: Account, now: datetime, tz: str
+) -> int | None:
+    """Insert one job unless it exists (UNIQUE article, network, account); returns its id."""
+    try:
+        due = ready_at(now, Pacing.from_options(account.options, tz))
+    except ValueError:
+        due = now  # never fail the article; the worker holds the job, naming the bad option
+    values = {
+        "article_id": article_id,
+        "network": account.network,
+        "account": account.name,
+        "share_key": share_key(article_id, account.network, account.name),
+        "state": State.PENDING,
+        "ready_at": due,
+        "next_attempt_at": due,
+        "created_at": now,
+        "updated_at": now,
+    }
+    insert: Any = db.insert_for(conn)(share).values(values)
+    new_id = conn.execute(
+        insert.on_conflict_do_nothing(
+            index_elements=["article_id", "network", "account"]
+        ).returning(share.c.id)
+    ).scalar()
+    if new_id is not None:
+        db.event(conn, new_id, account.network, None, State.PENDING, "publish", "queued", now)
+    return new_id
+
+
+def _cancel_open(conn: Connection, article_id: str, now: datetime) -> None:
+    open_states = (State.PENDING, State.RETRY_WAIT, State.HELD)
+    for row in db.rows(conn, share.c.article_id == article_id, share.c.state.in_(open_states)):
+        db.move(conn, row, State.CANCELLED, "unpublish", now, "article unpublished")
+
+
+def _reshare_sent(conn: Connection, article_id: str, account: Account, now: datetime) -> None:
+    for row in db.rows(
+        conn,
+        share.c.article_id == article_id,
+        share.c.network == account.network,
+        share.c.account == account.name,
+        share.c.state == State.SENT,
+    ):
+        db.move(conn, row, State.PENDING, "edit", now, "article edited", **db.fresh(row, now))
+
+
+# -- operator actions --------------------------------------------------------------------
+
+
+def act(
+    service: Service,
+    job_id: int,
+    action: str,
+    *,
+    actor: str = "operator",
+    posted: bool = True,
+    permalink: str | None = None,
+) -> dict[str, Any]:
+    """Apply an operator action (retry, cancel, resolve, reshare); audited like any move."""
+    now = service.now()
+    with service.store.begin() as conn:
+        row = db.lock(conn, job_id)
+        target = action_target(action, row.state, posted=posted)
+        values: dict[str, Any] = db.unlease()
+        if action == "retry":
+            values |= {"next_attempt_at": now, "attempts": 0}
+            if row.state == State.HELD:
+                db.release_account(conn, row.network, row.account, actor, now)
+                row = db.lock(conn, job_id)
+                if row.state == State.PENDING:
+                    return job_dict(row)
+        elif action == "resolve" and target == State.SENT:
+            values |= {
+                "sent_at": now,
+                "permalink": permalink or row.permalink,
+                "last_error_kind": "resolved",
+            }
+        elif action == "resolve":
+            values |= {"next_attempt_at": now}
+        elif action == "reshare":
+            values |= db.fresh(row, now)
+        db.move(conn, row, target, actor, now, f"operator {action}", **values)
+        return job_dict(db.lock(conn, job_id))
+
+
+# -- ticks -------------------------------------------------------------------------------
+
+
+def heartbeat(service: Service, worker: str | None = None) -> None:
+    """Record that this worker is alive (``/readyz`` reads it)."""
+    now = service.now()
+    worker = worker or owner_id()
+    with service.store.begin() as conn:
+        done = conn.execute(
+            worker_heartbeat.update().where(worker_heartbeat.c.worker == worker).values(beat_at=now)
+        ).rowcount
+        if not done:
+            conn.execute(worker_heartbeat.insert().values(worker=worker, beat_at=now))
+        conn.execute(
+            worker_heartbeat.delete().where(worker_heartbeat.c.beat_at < now - timedelta(days=1))
+        )
+
+
+def drain_job(service: Service) -> None:
+    drain(service)
+
+
+def sweep_job(service: Service) -> None:
+    sweep(service)
+
+
+def reconcile_job(service: Service) -> None:
+    reconcile(service, owner_id())
+
+
+def heartbeat_job(service: Service) -> None:
+    heartbeat(service)

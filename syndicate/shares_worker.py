@@ -1,0 +1,347 @@
+"""The posting worker: claim a due job, commit it in flight, send, record; recover.
+
+The promise (reliability.md §2.1): each (article, network, account) is posted at most
+once automatically; an unknown outcome is reconciled or flagged, never retried blindly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import socket
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from syndicate import metrics
+from syndicate import shares_db as db
+from syndicate.adapters.base import Account, Outcome, ShareAdapter, ShareResult
+from syndicate.ledger import (
+    CLAIMABLE,
+    WORKING,
+    Bucket,
+    Pacing,
+    RetryPolicy,
+    State,
+    decide,
+    take_token,
+)
+from syndicate.schema import share, share_account
+
+if TYPE_CHECKING:
+    from syndicate.service import Service
+
+log = logging.getLogger(__name__)
+
+
+CRASHPOINT_ENV = "SYNDICATE_CRASHPOINT"  # test hook: "<point>[@<nth>]" → SIGKILL self
+_rng = random.Random()
+_crash_hits: Counter[str] = Counter()
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed job, as the worker needs it."""
+
+    id: int
+    article_id: str
+    network: str
+    account: str
+    share_key: str
+
+
+def owner_id() -> str:
+    """This process's lease owner name."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def crashpoint(name: str) -> None:
+    """Kill this process at a named step when the crash test asks for it."""
+    spec = os.environ.get(CRASHPOINT_ENV, "")
+    point, _, nth = spec.partition("@")
+    if point == name:
+        _crash_hits[name] += 1
+        if _crash_hits[name] >= int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- claiming ---------------------------------------------------------------------------
+
+
+def claim(service: Service, owner: str, now: datetime | None = None) -> Job | None:
+    """Atomically lease one due job whose account is free, or None.
+
+    SQLite: the transaction is ``BEGIN IMMEDIATE``, so the conditional UPDATE is alone.
+    PostgreSQL: candidates are locked ``FOR UPDATE SKIP LOCKED``; the partial unique index
+    on working jobs per account turns a lost race into an IntegrityError, and the
+    savepoint lets us move on to the next candidate.
+    """
+    now = now or service.now()
+    lease = timedelta(seconds=db.option(service, "lease_seconds", 120))
+    with service.store.begin() as conn:
+        for candidate in conn.execute(_due_query(now)).all():
+            try:
+                with conn.begin_nested():
+                    row = conn.execute(
+                        share.update()
+                        .where(
+                            share.c.id == candidate.id,
+                            share.c.state.in_(CLAIMABLE),
+                            share.c.next_attempt_at <= now,
+                        )
+                        .values(
+                            state=State.CLAIMED,
+                            lease_owner=owner,
+                            lease_until=now + lease,
+                            updated_at=now,
+                        )
+                        .returning(share)
+                    ).first()
+            except sa.exc.IntegrityError:
+                continue  # another worker took this account's slot first
+            if row is not None:
+                db.event(
+                    conn, row.id, row.network, candidate.state, State.CLAIMED, owner, None, now
+                )
+                return Job(row.id, row.article_id, row.network, row.account, row.share_key)
+    return None
+
+
+def _due_query(now: datetime) -> sa.Select[Any]:
+    busy = share.alias("busy")
+    return (
+        sa.select(share.c.id, share.c.state)
+        .where(
+            share.c.state.in_(CLAIMABLE),
+            share.c.next_attempt_at <= now,
+            ~sa.exists().where(
+                busy.c.network == share.c.network,
+                busy.c.account == share.c.account,
+                busy.c.state.in_(WORKING),
+            ),
+            ~sa.exists().where(
+                share_account.c.network == share.c.network,
+                share_account.c.account == share.c.account,
+                sa.or_(
+                    share_account.c.held_reason.is_not(None), share_account.c.blocked_until > now
+                ),
+            ),
+        )
+        .order_by(share.c.priority.desc(), share.c.next_attempt_at, share.c.id)
+        .limit(8)
+        .with_for_update(skip_locked=True, of=share)
+    )
+
+
+# -- posting -----------------------------------------------------------------------------
+
+
+def process(service: Service, job: Job, owner: str) -> str:
+    """Take a claimed job through in-flight to its recorded result; returns the end state."""
+    account = db.enabled_accounts(service).get(f"{job.network}:{job.account}")
+    article = service.store.get_article(job.article_id)
+    adapter = _adapter(service, job.network)
+    now = service.now()
+    with service.store.begin() as conn:
+        row = db.lock(conn, job.id)
+        if row.state != State.CLAIMED or row.lease_owner != owner:
+            return str(row.state)  # our lease expired and someone else moved it
+        if article is None or article.status != "published":
+            return _end(conn, row, State.CANCELLED, owner, now, "article not published")
+        if account is None or adapter is None:
+            why = "account not configured" if account is None else "no adapter installed"
+            return _end(conn, row, State.HELD, owner, now, why, last_error_kind="config")
+        try:
+            wait_until = _paced(conn, row, account, service, now)
+        except (ValueError, KeyError, TypeError) as exc:  # bad pacing or rate options
+            why = f"bad pacing options for {account.key}: {exc}"
+            return _end(conn, row, State.HELD, owner, now, why, last_error_kind="config")
+        if wait_until is not None:
+            detail = f"paced until {wait_until.isoformat()}"
+            return _end(conn, row, State.PENDING, owner, now, detail, next_attempt_at=wait_until)
+        try:
+            request = service.sharing.build_request(article, account, now, marker=row.share_key)
+        except Exception as exc:  # any build failure is permanent for this job
+            why = f"request could not be built: {exc}"
+            return _end(conn, row, State.DEAD, owner, now, why, last_error_kind="build")
+        preview = json.dumps(request.preview(), ensure_ascii=False)
+        if service.sharing.config.dry_run or account.options.get("dry_run"):
+            metrics.share_posts.labels(network=job.network, outcome="dry_run").inc()
+            return _end(
+                conn,
+                row,
+                State.SENT,
+                owner,
+                now,
+                "dry run: nothing sent",
+                dry_run=True,
+                request_preview=preview,
+                sent_at=now,
+            )
+        lease = timedelta(seconds=db.option(service, "lease_seconds", 120))
+        db.move(
+            conn,
+            row,
+            State.IN_FLIGHT,
+            owner,
+            now,
+            None,
+            in_flight_at=now,
+            lease_until=now + lease,
+            attempts=row.attempts + 1,
+            request_preview=preview,
+        )
+    crashpoint("after_in_flight")
+    try:
+        result = adapter.send(request, account, now)
+    except Exception as exc:  # the contract says never raise; if it does, assume sent
+        log.error("adapter %s raised %s on share %s", job.network, type(exc).__name__, job.id)
+        result = ShareResult(Outcome.UNKNOWN, reason=f"adapter raised {type(exc).__name__}")
+    crashpoint("after_send")
+    state = record(service, job.id, result, owner)
+    crashpoint("after_record")
+    return state
+
+
+def _adapter(service: Service, network: str) -> ShareAdapter | None:
+    try:
+        return service.sharing.adapter(network)
+    except LookupError:
+        return None
+
+
+def _end(
+    conn: Connection,
+    row: Row[Any],
+    state: State,
+    owner: str,
+    now: datetime,
+    detail: str,
+    **values: Any,
+) -> str:
+    """Finish a claimed job without sending: release the lease, record why."""
+    if state in (State.HELD, State.DEAD):
+        values |= {"last_error": detail[:1000]}
+    db.move(conn, row, state, owner, now, detail, **db.unlease(), **values)
+    return state
+
+
+def _paced(
+    conn: Connection, row: Row[Any], account: Account, service: Service, now: datetime
+) -> datetime | None:
+    """When pacing, a rate block or the token bucket says to wait: until when; else None."""
+    pacing = Pacing.from_options(account.options, service.settings.timezone)
+    sends = (
+        conn.execute(
+            sa.select(share.c.sent_at).where(
+                share.c.network == row.network,
+                share.c.account == row.account,
+                share.c.sent_at >= now - timedelta(days=2),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    allowed = pacing.earliest(row.ready_at, list(sends))
+    if allowed > now:
+        return allowed
+    acct = db.account_row(conn, row.network, row.account)
+    if acct.blocked_until is not None and acct.blocked_until > now:
+        blocked: datetime = acct.blocked_until
+        return blocked
+    rate = account.options.get("rate")
+    if rate:
+        bucket = Bucket(acct.tokens, acct.bucket_at) if acct.bucket_at else None
+        new, wait = take_token(bucket, float(rate["capacity"]), float(rate["per_seconds"]), now)
+        conn.execute(
+            share_account.update()
+            .where(share_account.c.network == row.network, share_account.c.account == row.account)
+            .values(tokens=new.tokens, bucket_at=new.updated_at)
+        )
+        if wait:
+            return now + timedelta(seconds=wait)
+    return None
+
+
+def record(service: Service, job_id: int, result: ShareResult, owner: str = "worker") -> str:
+    """Record one attempt's result on an in-flight job (reliability.md §2.4)."""
+    now = service.now()
+    policy = RetryPolicy.from_options(db.ledger_options(service))
+    with service.store.begin() as conn:
+        row = db.lock(conn, job_id)
+        if row.state != State.IN_FLIGHT:
+            # The sweeper already called it unknown; only a confirmed post can settle it.
+            if result.outcome == Outcome.POSTED and row.state in (State.UNKNOWN, State.RECONCILING):
+                db.move(
+                    conn,
+                    row,
+                    State.SENT,
+                    owner,
+                    now,
+                    "late confirmation",
+                    **posted_values(result, row),
+                )
+                return State.SENT
+            return str(row.state)
+        decision = decide(
+            result,
+            attempts=row.attempts,
+            was_unknown=row.was_unknown,
+            now=now,
+            policy=policy,
+            rng=_rng,
+        )
+        values: dict[str, Any] = db.unlease() | {
+            "last_error_kind": decision.error_kind,
+            "last_error": (decision.error or "")[:1000] or None,
+        }
+        if decision.state == State.SENT:
+            values |= posted_values(result, row)
+        elif decision.state == State.RETRY_WAIT:
+            values["next_attempt_at"] = decision.next_attempt_at
+        elif decision.state == State.UNKNOWN:
+            values["was_unknown"] = True
+            metrics.share_unknown.labels(network=row.network).inc()
+        elif decision.state == State.HELD:
+            values["attempts"] = max(row.attempts - 1, 0)  # held does not burn attempts
+        db.move(conn, row, decision.state, owner, now, decision.error, **values)
+        if decision.block_until is not None:
+            db.update_account(conn, row.network, row.account, blocked_until=decision.block_until)
+        if decision.hold_account:
+            db.hold_account(conn, row.network, row.account, decision.error or "auth failed", now)
+    metrics.share_posts.labels(network=row.network, outcome=_outcome_label(decision)).inc()
+    return decision.state
+
+
+def posted_values(result: ShareResult, row: Row[Any]) -> dict[str, Any]:
+    return {
+        "remote_id": result.remote_id,
+        "permalink": result.permalink,
+        "sent_at": row.in_flight_at or row.updated_at,
+        **db.unlease(),
+    }
+
+
+def _outcome_label(decision: Any) -> str:
+    if decision.error_kind == "duplicate_content":
+        return "duplicate"
+    return {State.RETRY_WAIT: "retry"}.get(decision.state, str(decision.state))
+
+
+def drain(service: Service, limit: int = 50, owner: str | None = None) -> int:
+    """Claim and post due jobs, one at a time, up to *limit*; returns how many were taken."""
+    owner = owner or owner_id()
+    for done in range(limit):
+        job = claim(service, owner)
+        if job is None:
+            return done
+        crashpoint("after_claim")
+        process(service, job, owner)
+    return limit
