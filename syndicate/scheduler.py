@@ -105,8 +105,9 @@ def count_tick_events(scheduler: BaseScheduler) -> None:
     """Count executed, failed and missed ticks in the scheduler metrics; log failures."""
 
     def _count(event: JobEvent) -> None:
-        result = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed"}
-        metrics.scheduler_ticks.labels(job=event.job_id, result=result.get(event.code, "other")).inc()
+        results = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed"}
+        result = results.get(event.code, "other")
+        metrics.scheduler_ticks.labels(job=event.job_id, result=result).inc()
         if event.code == EVENT_JOB_ERROR:
             log.error("tick %s failed: %r", event.job_id, getattr(event, "exception", None))
 

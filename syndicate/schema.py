@@ -115,7 +115,9 @@ share = sa.Table(
     metadata,
     sa.Column("id", _ID, primary_key=True, autoincrement=True),
     sa.Column(
-        "article_id", sa.String(100), sa.ForeignKey("article.id", ondelete="CASCADE"),
+        "article_id",
+        sa.String(100),
+        sa.ForeignKey("article.id", ondelete="CASCADE"),
         nullable=False,
     ),
     sa.Column("network", sa.String(50), nullable=False),
@@ -146,8 +148,12 @@ share = sa.Table(
     sa.Index("ix_share_account_sent", "network", "account", "sent_at"),
     # At most one claimed/in-flight job per account, whichever worker holds it.
     sa.Index(
-        "ux_share_one_working", "network", "account", unique=True,
-        sqlite_where=sa.text(_WORKING), postgresql_where=sa.text(_WORKING),
+        "ux_share_one_working",
+        "network",
+        "account",
+        unique=True,
+        sqlite_where=sa.text(_WORKING),
+        postgresql_where=sa.text(_WORKING),
     ),
 )
 
@@ -157,7 +163,10 @@ share_event = sa.Table(
     metadata,
     sa.Column("id", _ID, primary_key=True, autoincrement=True),
     sa.Column(
-        "share_id", _ID, sa.ForeignKey("share.id", ondelete="CASCADE"), nullable=False,
+        "share_id",
+        _ID,
+        sa.ForeignKey("share.id", ondelete="CASCADE"),
+        nullable=False,
         index=True,
     ),
     sa.Column("at", UTCDateTime, nullable=False),

@@ -26,6 +26,7 @@ class Context:
                 self._settings = config.load(self.config_path)
             except ConfigError as exc:
                 raise click.ClickException(f"bad setting {exc}") from exc
+            logging.getLogger().setLevel(self._settings.log_level.upper())
         return self._settings
 
 
@@ -51,6 +52,8 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
             stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+    # The ticks run every few seconds; APScheduler's per-run INFO lines would drown the log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 from syndicate.cli import core, ledger, share  # noqa: E402,F401  (registers the commands)

@@ -150,7 +150,7 @@ def serve(ctx: Context, bind: str | None, workers: int | None) -> None:
     service = open_service(ctx)  # migrate and validate once, before forking
     service.close()
 
-    class _App(BaseApplication):  # type: ignore[misc]
+    class _App(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", bind or f"{settings.host}:{settings.port}")
             self.cfg.set("workers", workers or (2 * (os.cpu_count() or 1) + 1))
@@ -195,18 +195,24 @@ def ingest(ctx: Context, paths: tuple[Path, ...]) -> None:
 
     Exits 1 when any file was rejected, with one reason per file.
     """
-    from syndicate.ingest import ingest_paths
+    from syndicate.ingest.folder import expand_paths, ingest_paths
 
     service = open_service(ctx)
-    files = [p for p in paths]
+    files = expand_paths(paths)
     if sys.stderr.isatty():
         with click.progressbar(length=len(files), label="ingesting", file=sys.stderr) as bar:
-            report = ingest_paths(service, files, progress=lambda _p: bar.update(1))
+            report = ingest_paths(service, files, progress=lambda _path: bar.update(1))
     else:
         report = ingest_paths(service, files)
     service.publisher.render_if_changed()
-    for line in report.lines():
-        click.echo(line)
+    for result in report.files:
+        kinds = ", ".join(sorted({c.kind for c in result.changes})) or "nothing stored"
+        click.echo(
+            f"{result.status:<8}  {result.path}  ({len(result.changes)} article(s): {kinds})"
+        )
+        for problem in result.problems:
+            click.echo(f"          {problem}")
+    click.echo(f"{len(report.taken)} taken, {len(report.rejected)} with problems")
     service.close()
     if report.rejected:
         sys.exit(1)
