@@ -53,7 +53,7 @@ class LedgerCollector(Collector):
         self.service = service
 
     def collect(self) -> Iterator[Metric]:
-        from syndicate import shares_view
+        from syndicate.shares import view as shares_view
 
         jobs = GaugeMetricFamily("syndicate_share_jobs", "Share jobs by state.", labels=["state"])
         for state, count in shares_view.state_counts(self.service).items():

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from syndicate import config, shares, shares_view
+from syndicate import config, shares
 from syndicate.adapters.base import Outcome, ShareResult
 from syndicate.config import Settings
 from syndicate.ledger import ShareActionError
 from syndicate.sandbox import Sandbox
 from syndicate.schema import share, share_event
 from syndicate.service import Service
+from syndicate.shares import view as shares_view
 from syndicate.store import Store
 from tests.share_helpers import SECRET, Clock, account, article, make_service, write_config
 from tests.test_worker_crash import MARKER, posted_markers

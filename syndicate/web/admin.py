@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from syndicate import shares, shares_view
+from syndicate import shares
 from syndicate.ledger import ACTIONS, ShareActionError, ShareNotFound, State
 from syndicate.service import Service
+from syndicate.shares import view as shares_view
 from syndicate.web import service_of
 from syndicate.web.auth import require_token
 from syndicate.web.errors import json_error

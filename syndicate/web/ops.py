@@ -8,7 +8,8 @@ from datetime import timedelta
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from syndicate import metrics, shares_view
+from syndicate import metrics
+from syndicate.shares import view as shares_view
 from syndicate.web import service_of
 from syndicate.web.auth import token_matches, unauthorized
 

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from syndicate import metrics
-from syndicate import shares_db as db
 from syndicate.adapters.base import Outcome, ShareResult
 from syndicate.ledger import State, after_lookup
 from syndicate.schema import share
-from syndicate.shares_worker import posted_values
+from syndicate.shares import db
+from syndicate.shares.worker import posted_values
 
 if TYPE_CHECKING:
     from syndicate.service import Service

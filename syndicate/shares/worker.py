@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from syndicate import metrics
-from syndicate import shares_db as db
 from syndicate.adapters.base import Account, Outcome, ShareAdapter, ShareResult
 from syndicate.ledger import (
     CLAIMABLE,
@@ -34,6 +33,7 @@ from syndicate.ledger import (
     take_token,
 )
 from syndicate.schema import share, share_account
+from syndicate.shares import db
 
 if TYPE_CHECKING:
     from syndicate.service import Service
