@@ -14,14 +14,18 @@ section URLs; a configured feed can set ``link``.
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import logging
 import os
 import random
 import re
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -40,13 +44,23 @@ from syndicate.schema import websub_ping
 if TYPE_CHECKING:
     from syndicate.service import Service
 
-__all__ = ["MEDIA_TYPES", "Publisher", "ping_job", "render_job"]
+__all__ = [
+    "MEDIA_TYPES",
+    "FileStamp",
+    "Publisher",
+    "file_stamp",
+    "ping_job",
+    "render_job",
+    "write_atomic",
+]
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS: dict[str, str] = {"rss": "rss", "atom": "atom", "json": "json"}
 _NAME = re.compile(r"^[^\W_][\w-]*(/[^\W_][\w-]*)*$")
 _STALE_TEMP_SECONDS = 300
+_LOCK_NAME = ".render.lock"
+FileStamp = tuple[int, int, int, int]
 PING_TIMEOUT = 10.0
 PING_BATCH = 50
 PING_BASE_DELAY = 30.0
@@ -69,7 +83,7 @@ class Publisher:
         self._rendered_version: int | None = None
         self._specs: tuple[int, list[FeedSpec]] | None = None
         self._variants: dict[tuple[str, str, int, int], RenderedFeed | None] = {}
-        self._written: dict[Path, str] = {}
+        self._written: dict[Path, tuple[FileStamp, str]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -156,21 +170,34 @@ class Publisher:
             )
 
     def render_all(self, force: bool = False) -> list[Path]:
-        """Render every feed in every format; write the ones whose bytes changed."""
+        """Render every feed in every format; write the ones whose bytes changed.
+
+        Web and worker processes may render at once: the lock spans reading the
+        articles and writing the files, so the last file written is the newest render.
+        """
         with self._render_lock:
-            self._remove_stale_temps()
-            changed: list[Path] = []
-            topics: list[str] = []
-            for spec in self.specs():
-                items = self.articles(spec)
-                for fmt in FEED_FORMATS:
-                    path = self.path(spec.name, fmt)
-                    if self._publish(path, self.render_feed(spec, fmt, items), force):
-                        changed.append(path)
-                        topics.append(self.self_url(spec.name, fmt))
-            if topics and self.settings.websub_hub:
-                self._queue_pings(topics)
+            with _exclusive(self.feeds_dir / _LOCK_NAME):
+                changed = self._write_all(force)
+            # Queued once the files are live; outside the file lock, which must never
+            # wait on the database's write lock.
+            if changed and self.settings.websub_hub:
+                self._queue_pings([self._topic(path) for path in changed])
             return changed
+
+    def _write_all(self, force: bool) -> list[Path]:
+        self._remove_stale_temps()
+        changed: list[Path] = []
+        for spec in self.specs():
+            items = self.articles(spec)
+            for fmt in FEED_FORMATS:
+                path = self.path(spec.name, fmt)
+                if self._publish(path, self.render_feed(spec, fmt, items), force):
+                    changed.append(path)
+        return changed
+
+    def _topic(self, path: Path) -> str:
+        """The public URL of a feed file under the feeds dir."""
+        return f"{self.settings.public_url}/feeds/{path.relative_to(self.feeds_dir).as_posix()}"
 
     def render_if_changed(self) -> list[Path]:
         """Render only when an article changed since the last render (one cheap query)."""
@@ -241,14 +268,16 @@ class Publisher:
         compressed = gzip.compress(feed.body, compresslevel=9, mtime=0)
         write_atomic(path.with_name(path.name + ".gz"), compressed, mtime)
         write_atomic(path, feed.body, mtime)
-        self._written[path] = digest
+        self._written[path] = (file_stamp(os.stat(path)), digest)
         return True
 
     def _digest(self, path: Path) -> str:
+        """The sha256 of *path*, hashed again only when the file changed (any process)."""
+        stamp = file_stamp(os.stat(path))
         known = self._written.get(path)
-        if known is None:
-            known = self._written[path] = hashlib.sha256(path.read_bytes()).hexdigest()
-        return known
+        if known is None or known[0] != stamp:
+            known = self._written[path] = (stamp, hashlib.sha256(path.read_bytes()).hexdigest())
+        return known[1]
 
     def _remove_stale_temps(self) -> None:
         if not self.feeds_dir.is_dir():
@@ -343,12 +372,33 @@ def _ping(session: requests.Session, hub: str, topic: str) -> str | None:
         return f"HTTP {response.status_code}: {response.text[:200]}"
 
 
+def file_stamp(st: os.stat_result) -> FileStamp:
+    """What changes whenever a feed file is replaced (its mtime alone is set by us)."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on *lock_path* (created if missing), blocking."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_atomic(path: Path, data: bytes, mtime: float | None = None) -> None:
     """Replace *path* with *data*: temp file in the same dir, fsync, rename, fsync dir."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    # mkstemp's O_EXCL name is unique across processes, even ones with the same pid
+    # in other containers sharing the feeds dir.
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = Path(name)
     try:
-        with open(temp, "wb") as handle:
+        with open(fd, "wb") as handle:
+            os.fchmod(fd, 0o644)  # readable by a static server, like any published file
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from syndicate.config import Settings
+import sqlalchemy as sa
+
+from syndicate.config import Settings, env_name
+from syndicate.errors import ConfigError
 from syndicate.store import Store
 
 if TYPE_CHECKING:
@@ -49,7 +52,12 @@ class Service:
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Service:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.feeds_dir.mkdir(parents=True, exist_ok=True)
-        return cls(settings, Store.open(settings.database), clock)
+        try:
+            store = Store.open(settings.database)
+        except sa.exc.OperationalError as exc:
+            setting = f"database_url ({env_name('database_url')})"
+            raise ConfigError(setting, f"cannot open the database: {exc.orig}") from exc
+        return cls(settings, store, clock)
 
     def now(self) -> datetime:
         return self.clock()

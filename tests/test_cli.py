@@ -168,3 +168,78 @@ def test_run_demo_end_to_end(tmp_path: Path) -> None:
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/feeds/" in out
     assert "stopped" in out
+
+
+def _post_article(base: str, token: str, n: int) -> int:
+    body = json.dumps({"id": f"push-{n}", "title": f"Pushed {n}", "text": f"Body {n}."})
+    request = urllib.request.Request(
+        f"{base}/api/articles",
+        data=body.encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return int(resp.status)
+
+
+def _read_token(proc: subprocess.Popen[str]) -> str:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("API token for this run: "):
+            return line.split(": ", 1)[1].strip()
+    raise AssertionError("serve printed no API token")
+
+
+def test_serve_and_worker_publish_pushed_articles(tmp_path: Path) -> None:
+    """Under gunicorn (2 processes) beside a worker, every process takes the same generated
+    token, and each pushed article reaches the served feed while both processes render."""
+    port = _free_port()
+    (tmp_path / "syndicate.toml").write_text("")
+    env = {
+        **os.environ,
+        "SYNDICATE_CONFIG": str(tmp_path / "syndicate.toml"),
+        "SYNDICATE_DATA_DIR": str(tmp_path / "data"),
+        "SYNDICATE_INBOX": str(tmp_path / "inbox"),
+        "SYNDICATE_FEEDS_DIR": str(tmp_path / "feeds"),
+        "SYNDICATE_PORT": str(port),
+    }
+    for name in ("SYNDICATE_DATABASE_URL", "SYNDICATE_API_TOKEN"):
+        env.pop(name, None)
+    cli = [sys.executable, "-m", "syndicate"]
+    web = subprocess.Popen(
+        [*cli, "serve", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker = subprocess.Popen([*cli, "worker"], env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        token = _read_token(web)
+        deadline = time.monotonic() + 60
+        _wait_for(lambda: _get_json(f"{base}/feeds/all.json"), deadline)
+        assert [_post_article(base, token, n) for n in range(6)] == [201] * 6
+        feed = _wait_for(
+            lambda: len(_get_json(f"{base}/feeds/all.json")["items"]) == 6,  # type: ignore[index]
+            deadline,
+        )
+        assert feed
+    finally:
+        for proc in (web, worker):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (web, worker):
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+    assert web.returncode == 0 and worker.returncode == 0
+
+
+def test_an_unreachable_database_names_the_setting(env: dict[str, str], config_file: Path) -> None:
+    """A database that cannot be opened stops start-up with a message naming the setting."""
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nothing"
+    code, out = invoke({**env, "SYNDICATE_DATABASE_URL": url}, "articles")
+    assert code == 1
+    assert "database_url (SYNDICATE_DATABASE_URL): cannot open the database" in out
+    assert "Traceback" not in out

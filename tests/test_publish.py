@@ -261,3 +261,43 @@ def test_ping_delay_is_jittered_and_capped() -> None:
 def _pending(store: Store) -> list[sa.Row]:  # type: ignore[type-arg]
     with store.read() as conn:
         return list(conn.execute(sa.select(websub_ping)))
+
+
+def test_a_render_by_another_process_is_never_mistaken_for_our_own(service: Service) -> None:
+    """A publisher re-reads a feed file another process replaced instead of trusting its memo."""
+    web, worker = service.publisher, Publisher(service)
+    service.store.upsert_article(make(1), NOW)
+    web.render_all()
+    service.store.unpublish("a1", NOW)
+    worker.render_all()  # the other process writes the feed without the story
+    service.store.upsert_article(make(1), NOW)  # republished: the same bytes as web's render
+    web.render_all()
+    assert b"Story 1" in web.path("all", "rss").read_bytes()
+
+
+def test_render_waits_for_another_process_holding_the_feeds_lock(service: Service) -> None:
+    """Renders in different processes are serialised by a lock file in the feeds dir."""
+    import fcntl
+
+    service.store.upsert_article(make(1), NOW)
+    lock = service.settings.feeds_dir / ".render.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # a separate open file: conflicts like a process
+        renderer = threading.Thread(target=service.publisher.render_all)
+        renderer.start()
+        renderer.join(timeout=0.3)
+        assert renderer.is_alive()
+        assert not service.publisher.path("all", "rss").exists()
+    renderer.join()
+    assert b"Story 1" in service.publisher.path("all", "rss").read_bytes()
+
+
+def test_feed_files_are_world_readable_and_leave_no_temp(service: Service) -> None:
+    """Feed files are written 0644 (a static server can read them) with no temp file left."""
+    service.store.upsert_article(make(1), NOW)
+    service.publisher.render_all()
+    feeds = service.settings.feeds_dir
+    assert os.stat(feeds / "all.rss").st_mode & 0o777 == 0o644
+    assert os.stat(feeds / "all.rss.gz").st_mode & 0o777 == 0o644
+    assert list(feeds.rglob("*.tmp")) == []

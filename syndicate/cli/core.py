@@ -146,9 +146,12 @@ def serve(ctx: Context, bind: str | None, workers: int | None) -> None:
     """Run the web app only, under gunicorn (production). Run `syndicate worker` beside it."""
     from gunicorn.app.base import BaseApplication
 
-    settings = ctx.settings
     service = open_service(ctx)  # migrate and validate once, before forking
     service.close()
+    # Every worker process must accept the same token: a generated one is shared.
+    settings = service.settings
+    if service.generated_token:
+        click.echo(f"API token for this run: {settings.api_token}", err=True)
 
     class _App(BaseApplication):
         def load_config(self) -> None:

@@ -149,15 +149,12 @@ def ingest_data(
 
 def ingest_file(service: Service, path: Path, *, source: str = FILE_SOURCE) -> FileResult:
     """Take in one file without moving it. Raises StoreError when the database fails."""
-    problem = _unsupported(path)
-    if problem:
-        return FileResult(path, problems=(problem,))
     try:
-        data = read_limited(path, service.settings.max_file_bytes)
-    except IngestError as exc:
-        return FileResult(path, problems=tuple(_lines(exc.problems)))
+        data = _read_article_file(service, path)
     except OSError as exc:
         return FileResult(path, problems=(f"file: cannot be read: {exc.strerror or exc}",))
+    if isinstance(data, FileResult):
+        return data
     changes, problems = ingest_data(service, path.name, data, source=source)
     return FileResult(path, changes, problems)
 
@@ -230,18 +227,25 @@ def _scan_one(service: Service, path: Path, settle_seconds: float) -> FileResult
     before = path.stat()
     if time.time() - before.st_mtime < settle_seconds:
         return None
-    problem = _unsupported(path)
-    if problem:
-        return FileResult(path, problems=(problem,))
-    try:
-        data = read_limited(path, service.settings.max_file_bytes)
-    except IngestError as exc:
-        return FileResult(path, problems=tuple(_lines(exc.problems)))
+    data = _read_article_file(service, path)
+    if isinstance(data, FileResult):
+        return data
     after = path.stat()
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
         return None  # still being written
     changes, problems = ingest_data(service, path.name, data)
     return FileResult(path, changes, problems)
+
+
+def _read_article_file(service: Service, path: Path) -> bytes | FileResult:
+    """The bytes of *path*, or the result rejecting it (unsupported type, too large)."""
+    problem = _unsupported(path)
+    if problem:
+        return FileResult(path, problems=(problem,))
+    try:
+        return read_limited(path, service.settings.max_file_bytes)
+    except IngestError as exc:
+        return FileResult(path, problems=tuple(_lines(exc.problems)))
 
 
 def _file_away(result: FileResult, inbox: Path) -> FileResult:

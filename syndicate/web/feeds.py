@@ -24,6 +24,7 @@ from werkzeug.http import http_date, parse_date
 
 from syndicate import metrics
 from syndicate.models import FEED_FORMATS, FeedFormat
+from syndicate.publish import MEDIA_TYPES, FileStamp, file_stamp
 from syndicate.service import Service
 from syndicate.web import service_of
 from syndicate.web.errors import json_error, wants_json
@@ -52,7 +53,7 @@ class Representation:
 class CachedFeed:
     """A feed body in both encodings, ready to answer any request for it."""
 
-    stamp: tuple[int, int, int]
+    stamp: FileStamp
     digest: str
     modified: int | None  # whole seconds since the epoch, for If-Modified-Since
     plain: Representation
@@ -87,7 +88,7 @@ def build_feed(
     modified: datetime | float | None,
     max_age: int,
     link: str | None,
-    stamp: tuple[int, int, int] = (0, 0, 0),
+    stamp: FileStamp = (0, 0, 0, 0),
 ) -> CachedFeed:
     """Hash *body* once and precompute the headers of every answer about it."""
     digest = hashlib.sha256(body).hexdigest()[:40]
@@ -161,7 +162,7 @@ class FeedFiles:
             st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return self._first_render(name, fmt, path)
-        if cached is not None and cached.stamp == (st.st_mtime_ns, st.st_size, st.st_ino):
+        if cached is not None and cached.stamp == file_stamp(st):
             return cached
         return self._load(name, fmt, path)
 
@@ -194,8 +195,6 @@ class FeedFiles:
         return cached
 
     def _load(self, name: str, fmt: FeedFormat, path: Path) -> CachedFeed | None:
-        from syndicate.publish import MEDIA_TYPES
-
         try:
             with open(path, "rb") as fh:
                 st = os.fstat(fh.fileno())
@@ -213,7 +212,7 @@ class FeedFiles:
             modified=st.st_mtime,
             max_age=self.max_age,
             link=self._link(name, fmt, None),
-            stamp=(st.st_mtime_ns, st.st_size, st.st_ino),
+            stamp=file_stamp(st),
         )
         self._files[(name, fmt)] = (path, cached)
         return cached
@@ -326,8 +325,6 @@ def feed(name: str, extension: str) -> Response:
 
 def feed_links(service: Service, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Every feed (or those named) with its URL and media type in each format."""
-    from syndicate.publish import MEDIA_TYPES
-
     publisher = service.publisher
     wanted = set(names) if names is not None else None
     listing = []
