@@ -10,6 +10,7 @@ from live import close_service, fetch, live_server
 from markupsafe import Markup
 
 from syndicate.config import Settings
+from syndicate.errors import ConfigError
 from syndicate.ingest import ingest_raw
 from syndicate.service import Service
 from syndicate.web import create_app
@@ -115,3 +116,9 @@ def test_article_template_exposes_share_blocks(service: Service):
     head, body = html.split("</head>")
     assert "og:title" in head
     assert "<nav class='share-bar'>no-url-story</nav>" in body
+
+
+def test_app_under_a_wsgi_server_needs_an_api_token(settings: Settings) -> None:
+    """create_app() refuses to start without SYNDICATE_API_TOKEN, naming the setting."""
+    with pytest.raises(ConfigError, match="SYNDICATE_API_TOKEN"):
+        create_app(settings.replace(api_token=""))

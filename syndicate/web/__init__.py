@@ -9,16 +9,26 @@ from typing import Any
 from flask import Flask
 
 from syndicate import config
+from syndicate.errors import ConfigError
 from syndicate.service import Service
 
 
 def create_app(
     settings: config.Settings | Mapping[str, Any] | None = None, service: Service | None = None
 ) -> Flask:
-    """Build the app. *settings* may be Settings or overrides for :func:`config.load`."""
+    """Build the app. *settings* may be Settings or overrides for :func:`config.load`.
+
+    Under a WSGI server every worker process builds its own app, so the API token must
+    be set (``SYNDICATE_API_TOKEN``): a token made up per process would differ per worker.
+    """
     if service is None:
         if not isinstance(settings, config.Settings):
             settings = config.load(overrides=settings or {})
+        if not settings.api_token:
+            raise ConfigError(
+                f"api_token ({config.env_name('api_token')})",
+                "must be set when the app is served by a WSGI server",
+            )
         service = Service.open(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = service.settings.max_request_bytes
