@@ -8,6 +8,7 @@ store version). HTTP behaviour follows feeds.md R13-R17.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -17,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Blueprint, Response, current_app, render_template, request
-from werkzeug.http import http_date, parse_date
+from werkzeug.http import http_date, parse_accept_header, parse_date
 
 from syndicate import metrics
 from syndicate.models import FEED_FORMATS, FeedFormat
@@ -28,6 +29,9 @@ from syndicate.publish import MEDIA_TYPES, FileStamp, file_stamp
 from syndicate.service import Service
 from syndicate.web import service_of
 from syndicate.web.errors import json_error, wants_json
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 bp = Blueprint("feeds", __name__)
 
@@ -47,6 +51,10 @@ class Representation:
     etag: str
     ok_headers: Headers
     not_modified_headers: Headers
+
+    @property
+    def length(self) -> tuple[str, str]:
+        return ("Content-Length", str(len(self.body)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +246,8 @@ class FeedFiles:
 
 @bp.record_once
 def _setup(state: Any) -> None:
-    state.app.extensions[_EXTENSION_KEY] = FeedFiles(service_of(state.app))
+    files = state.app.extensions[_EXTENSION_KEY] = FeedFiles(service_of(state.app))
+    state.app.wsgi_app = FastPath(state.app.wsgi_app, files)
 
 
 def _files() -> FeedFiles:
@@ -247,35 +256,109 @@ def _files() -> FeedFiles:
 
 
 _counters: dict[int, Any] = {}
+# Headers every feed answer carries, also on the fast path that skips Flask's hooks.
+_ALWAYS: Headers = [("X-Content-Type-Options", "nosniff")]
 
 
-def _counted(response: Response) -> Response:
-    status = response.status_code
+def _count(status: int) -> None:
     counter = _counters.get(status)
     if counter is None:
         counter = _counters[status] = metrics.feed_requests.labels(status=str(status))
     counter.inc()
+
+
+def _counted(response: Response) -> Response:
+    _count(response.status_code)
     return response
 
 
-def _accepts_gzip() -> bool:
-    header = request.headers.get("Accept-Encoding")
-    return bool(header) and request.accept_encodings["gzip"] > 0
+@functools.lru_cache(maxsize=64)
+def accepts_gzip(accept_encoding: str) -> bool:
+    """True when an Accept-Encoding header value allows gzip (q-values respected)."""
+    return bool(accept_encoding) and parse_accept_header(accept_encoding)["gzip"] > 0
 
 
-def conditional_response(feed: CachedFeed) -> Response:
-    """200 in the accepted encoding, or 304 when the client's copy is current (RFC 9110)."""
-    selected = feed.gzipped if _accepts_gzip() else feed.plain
-    if_none_match = request.headers.get("If-None-Match")
+def answer(
+    feed: CachedFeed,
+    accept_encoding: str | None,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+) -> tuple[int, Representation]:
+    """The status (200 or 304) and representation for a request's headers (RFC 9110).
+
+    If-None-Match, when sent, decides alone; If-Modified-Since counts only without it.
+    """
+    selected = feed.gzipped if accepts_gzip(accept_encoding or "") else feed.plain
     if if_none_match is not None:
         matched = feed.matching(if_none_match, selected)
         if matched is not None:
-            return Response(status=304, headers=matched.not_modified_headers)
-    elif feed.modified is not None:
-        since = parse_date(request.headers.get("If-Modified-Since"))
+            return 304, matched
+    elif feed.modified is not None and if_modified_since:
+        since = parse_date(if_modified_since)
         if since is not None and feed.modified <= since.timestamp():
-            return Response(status=304, headers=selected.not_modified_headers)
-    return Response(selected.body, 200, selected.ok_headers)
+            return 304, selected
+    return 200, selected
+
+
+def conditional_response(feed: CachedFeed) -> Response:
+    """200 in the accepted encoding, or 304 when the client's copy is current."""
+    headers = request.headers
+    status, chosen = answer(
+        feed,
+        headers.get("Accept-Encoding"),
+        headers.get("If-None-Match"),
+        headers.get("If-Modified-Since"),
+    )
+    if status == 304:
+        return Response(status=304, headers=chosen.not_modified_headers)
+    return Response(chosen.body, 200, chosen.ok_headers)
+
+
+class FastPath:
+    """WSGI middleware answering plain feed requests before Flask is involved.
+
+    A feed poll is by far the most frequent request, and everything it needs is
+    precomputed in :class:`FeedFiles`; routing it through Flask would cost more than the
+    answer itself (the same idea as WhiteNoise for static files). Anything else, including
+    ``?limit=``, unknown feeds and errors, goes on to the Flask app.
+    """
+
+    def __init__(self, app: WSGIApplication, files: FeedFiles) -> None:
+        self.app = app
+        self.files = files
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        found = self._lookup(environ)
+        if found is None:
+            return self.app(environ, start_response)
+        status, chosen = answer(
+            found,
+            environ.get("HTTP_ACCEPT_ENCODING"),
+            environ.get("HTTP_IF_NONE_MATCH"),
+            environ.get("HTTP_IF_MODIFIED_SINCE"),
+        )
+        _count(status)
+        if status == 304:
+            start_response("304 Not Modified", [*chosen.not_modified_headers, *_ALWAYS])
+            return []
+        start_response("200 OK", [*chosen.ok_headers, *_ALWAYS, chosen.length])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [chosen.body]
+
+    def _lookup(self, environ: WSGIEnvironment) -> CachedFeed | None:
+        path: str = environ.get("PATH_INFO", "")
+        if (
+            not path.startswith("/feeds/")
+            or environ.get("QUERY_STRING")
+            or environ["REQUEST_METHOD"] not in ("GET", "HEAD")
+        ):
+            return None
+        name, dot, extension = path[len("/feeds/") :].rpartition(".")
+        if not (dot and name and extension in FEED_FORMATS):
+            return None
+        try:
+            return self.files.get(name, cast(FeedFormat, extension))
+        except FeedUnavailable:
+            return None
 
 
 def parse_limit(raw: str, cap: int) -> int | None:
