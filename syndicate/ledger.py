@@ -126,12 +126,15 @@ class RetryPolicy:
     def next_attempt(
         self, attempt: int, now: datetime, rng: random.Random, retry_at: datetime | None = None
     ) -> datetime:
-        """``now + uniform(0, min(cap, base·2^attempt))``, never before *retry_at* (clamped)."""
+        """``now + uniform(0, min(cap, base·2^attempt))``, never before *retry_at*."""
         delay = rng.uniform(0, min(self.cap, self.base * 2 ** max(attempt, 0)))
-        if retry_at is not None:
-            floor = min((retry_at - now).total_seconds(), self.cap_retry_after)
-            delay = max(delay, floor)
-        return now + timedelta(seconds=delay)
+        return max(now + timedelta(seconds=delay), retry_at or now)
+
+    def clamp(self, retry_at: datetime | None, now: datetime) -> datetime | None:
+        """A server-given wait, clamped to ``cap_retry_after`` so garbage can't park a job."""
+        if retry_at is None:
+            return None
+        return min(retry_at, now + timedelta(seconds=self.cap_retry_after))
 
 
 @dataclass(frozen=True)
@@ -171,8 +174,10 @@ def decide(
                     error_kind="max_attempts",
                     error=f"gave up after {attempts} attempts: {reason}",
                 )
-            when = policy.next_attempt(attempts, now, rng, result.retry_at)
-            return Decision(S.RETRY_WAIT, when, "retry", reason, block_until=result.retry_at)
+            # A usage cap lasts to the billing cycle by design; other waits are clamped.
+            floor = result.retry_at if result.usage_capped else policy.clamp(result.retry_at, now)
+            when = policy.next_attempt(attempts, now, rng, floor)
+            return Decision(S.RETRY_WAIT, when, "retry", reason, block_until=floor)
     if result.duplicate and was_unknown:
         return Decision(S.SENT, error_kind="duplicate_after_unknown", error=reason)
     kind = (

@@ -110,9 +110,18 @@ def test_backoff_is_full_jitter_within_bounds() -> None:
 
 
 def test_huge_retry_after_is_clamped() -> None:
-    """A Retry-After a year away is clamped to six hours."""
-    later = POLICY.next_attempt(1, NOW, random.Random(), NOW + timedelta(days=365))
-    assert later == NOW + timedelta(seconds=POLICY.cap_retry_after)
+    """A Retry-After a year away is clamped to six hours, for the job and the account block."""
+    decision = _decide(ShareResult(Outcome.RETRY, retry_at=NOW + timedelta(days=365)))
+    six_hours = NOW + timedelta(seconds=POLICY.cap_retry_after)
+    assert decision.next_attempt_at == decision.block_until == six_hours
+
+
+def test_usage_cap_waits_for_the_billing_cycle() -> None:
+    """X's usage cap is not clamped: neither the job nor the account retries before it ends."""
+    cycle = NOW + timedelta(days=11)
+    decision = _decide(ShareResult(Outcome.RETRY, retry_at=cycle, usage_capped=True))
+    assert decision.next_attempt_at is not None and decision.next_attempt_at >= cycle
+    assert decision.block_until == cycle
 
 
 def test_lookup_results() -> None:

@@ -68,7 +68,17 @@ def test_metrics_expose_ledger_and_feed_numbers(server: Server, clock: Clock) ->
     service.store.upsert_article(article("a2"), clock.now)
     shares.drain(service, limit=1, owner="w")
     clock.advance(90)
+    before = _samples(server.get("/metrics").text)
+    service.publisher.render_all(force=True)
+    assert server.get("/feeds/no-such-feed.rss").status_code == 404
     text = server.get("/metrics").text
+    after = _samples(text)
+    renders = "syndicate_feed_render_duration_seconds_count"
+    assert sum(v for k, v in after.items() if k.startswith(renders)) > sum(
+        v for k, v in before.items() if k.startswith(renders)
+    )
+    missing = 'syndicate_feed_requests_total{status="404"}'
+    assert after[missing] == before.get(missing, 0) + 1
     assert 'syndicate_share_jobs{state="pending"} 1.0' in text
     assert 'syndicate_share_jobs{state="sent"} 1.0' in text
     assert "syndicate_share_oldest_pending_age_seconds 90.0" in text
@@ -91,3 +101,13 @@ def test_metrics_can_require_the_token(settings: Settings, clock: Clock) -> None
     finally:
         srv.close()
         service.close()
+
+
+def _samples(text: str) -> dict[str, float]:
+    """Prometheus text as ``name{labels}`` → value."""
+    found = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            found[name] = float(value)
+    return found

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,9 +18,10 @@ import sqlalchemy as sa
 from syndicate import config, shares
 from syndicate.adapters.base import Outcome, ShareResult
 from syndicate.config import Settings
+from syndicate.demo import DEMO_SECRETS
 from syndicate.ledger import ShareActionError
 from syndicate.sandbox import Sandbox
-from syndicate.schema import share, share_event
+from syndicate.schema import share, share_account, share_event
 from syndicate.service import Service
 from syndicate.shares import view as shares_view
 from syndicate.store import Store
@@ -26,6 +29,7 @@ from tests.share_helpers import SECRET, Clock, account, article, make_service, w
 from tests.test_worker_crash import MARKER, posted_markers
 
 OWNER = "test-worker"
+SECRET_KEYS = {"page_token", "access_token", "client_secret", "password"}
 
 
 @pytest.fixture
@@ -191,6 +195,20 @@ def test_permanent_failure_is_dead_with_reason(service: Service, clock: Clock) -
     assert shares_view.events(service, dead["id"])[-1]["actor"] == "alice"
     shares.drain(service, owner=OWNER)
     assert set(_states(service).values()) == {"sent"}
+
+
+def test_config_problem_is_dead_with_a_config_alert(service: Service, clock: Clock) -> None:
+    """A sunset API version (LinkedIn 426) ends dead as a configuration problem, alerted."""
+    _adapter(service, "x").script.append(
+        ShareResult(
+            Outcome.PERMANENT, status=426, reason="NONEXISTENT_VERSION", config_problem=True
+        )
+    )
+    service.store.upsert_article(article("a1"), clock.now)
+    shares.drain(service, owner=OWNER)
+    dead = shares.list_jobs(service, state="dead")[0]
+    assert (dead["network"], dead["last_error"]) == ("x", "NONEXISTENT_VERSION")
+    assert [a["kind"] for a in shares_view.alerts(service)] == ["config"]
 
 
 def test_unknown_outcome_is_reconciled_not_resent(service: Service, clock: Clock) -> None:
@@ -432,6 +450,33 @@ def test_auth_failure_holds_one_account_against_the_sandbox(
     assert {j["state"] for j in shares.list_jobs(service)} == {"sent"}
 
 
+def test_no_token_reaches_logs_or_the_ledger(
+    live: tuple[Service, Sandbox], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Posts, a refused token, 5xx and dry runs leave no credential in logs or any table."""
+    caplog.set_level(logging.DEBUG)
+    service, box = live
+    box.set_faults(auth_fail=["demo-x-user-token"], error_rate=1.0, networks=["x", "facebook"])
+    _publish(service, 2)
+    _run(service, 3)
+    states = {(j["network"], j["state"]) for j in shares.list_jobs(service)}
+    assert {("x", "held"), ("reddit", "sent")} <= states
+    assert {s for n, s in states if n == "facebook"} <= {"unknown", "needs_review"}
+    with service.store.read() as conn:
+        dump = " ".join(
+            repr(row)
+            for t in (share, share_event, share_account)
+            for row in conn.execute(t.select())
+        )
+    dump += caplog.text + json.dumps(box.requests()) + json.dumps(shares_view.alerts(service))
+    filed = tomllib.loads(DEMO_SECRETS)
+    tables = [table for network in filed.values() for table in network.values()]
+    tokens = [v for table in tables for k, v in table.items() if k in SECRET_KEYS]
+    assert len(tokens) == 5
+    for token in tokens:
+        assert token not in dump
+
+
 def test_bad_pacing_options_hold_the_job_with_the_reason(
     settings: Settings, database_url: str, clock: Clock
 ) -> None:
@@ -443,5 +488,7 @@ def test_bad_pacing_options_hold_the_job_with_the_reason(
         job = shares.list_jobs(svc)[0]
         assert job["state"] == "held" and "bad pacing options for x:desk" in job["last_error"]
         assert svc.store.get_article("a1") is not None
+        [alert] = shares_view.alerts(svc)
+        assert alert["kind"] == "config" and "bad pacing options" in alert["message"]
     finally:
         svc.close()

@@ -91,6 +91,10 @@ class HttpAdapter:
         self.sandboxed = base_url is not None
         self.base_url = check_base_url(base_url) if base_url else self.official_base_url()
         self.timeout = parse_timeout(self.options.get("timeout"))
+        self.configure()
+
+    def configure(self) -> None:
+        """Read the subclass's own options (called at the end of ``__init__``)."""
 
     def official_base_url(self) -> str:
         """The network's official API base (subclasses may choose among official hosts)."""

@@ -47,14 +47,8 @@ class FacebookAdapter(HttpAdapter):
     lookup_authoritative = False
     duplicate_signal = True
 
-    def __init__(
-        self,
-        options: Mapping[str, Any] | None = None,
-        *,
-        session: requests.Session | None = None,
-        base_url: str | None = None,
-    ) -> None:
-        super().__init__(options, session=session, base_url=base_url)
+    def configure(self) -> None:
+        """Check the Graph version."""
         self.version = str(self.options.get("graph_version", "v25.0"))
         if not _VERSION.fullmatch(self.version):
             raise ConfigError(
@@ -154,9 +148,10 @@ class FacebookAdapter(HttpAdapter):
             retry_at = now + (timedelta(minutes=wait) if wait else THROTTLE_WAIT)
             return ShareResult(Outcome.RETRY, retry_at=retry_at, reason=why, status=status)
         if code in TRANSIENT:
-            # Codes 1/2 are the Graph API saying it could not process the call
-            # ("unknown"/"service" error, is_transient): documented as safe to retry.
-            return ShareResult(Outcome.RETRY, reason=why, status=status)
+            # Codes 1/2 ("unknown"/"service" error) are transient, but the call reached
+            # Graph and may have been processed: only reconciliation may resend
+            # (social.md §3.1, "Retryable ≠ safe to resend").
+            return ShareResult(Outcome.UNKNOWN, reason=why, status=status)
         if code == 368:
             return ShareResult(
                 Outcome.RETRY, retry_at=now + POLICY_BLOCK_WAIT, reason=why, status=status

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -63,14 +63,8 @@ class LinkedInAdapter(HttpAdapter):
     lookup_authoritative = False
     duplicate_signal = True
 
-    def __init__(
-        self,
-        options: Mapping[str, Any] | None = None,
-        *,
-        session: requests.Session | None = None,
-        base_url: str | None = None,
-    ) -> None:
-        super().__init__(options, session=session, base_url=base_url)
+    def configure(self) -> None:
+        """Check the LinkedIn-Version."""
         self.version = str(self.options.get("version", "202601"))
         if not _VERSION.fullmatch(self.version):
             raise ConfigError("share.networks.linkedin.version", "must be YYYYMM, e.g. 202601")

@@ -49,14 +49,8 @@ class RedditAdapter(HttpAdapter):
     lookup_authoritative = False
     duplicate_signal = True
 
-    def __init__(
-        self,
-        options: Mapping[str, Any] | None = None,
-        *,
-        session: requests.Session | None = None,
-        base_url: str | None = None,
-    ) -> None:
-        super().__init__(options, session=session, base_url=base_url)
+    def configure(self) -> None:
+        """User-Agent, token endpoint and the in-memory token cache."""
         self.user_agent = str(self.options.get("user_agent") or DEFAULT_UA)
         self.token_url = f"{self.base_url}/api/v1/access_token" if self.sandboxed else TOKEN_URL
         self._tokens: dict[str, tuple[str, datetime]] = {}

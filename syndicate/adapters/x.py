@@ -52,14 +52,8 @@ class XAdapter(HttpAdapter):
     lookup_authoritative = False
     duplicate_signal = True
 
-    def __init__(
-        self,
-        options: Mapping[str, Any] | None = None,
-        *,
-        session: requests.Session | None = None,
-        base_url: str | None = None,
-    ) -> None:
-        super().__init__(options, session=session, base_url=base_url)
+    def configure(self) -> None:
+        """The configured weighted-length limit."""
         self.limit = int(self.options.get("limit", xtext.LIMIT))
 
     def official_base_url(self) -> str:
@@ -87,7 +81,8 @@ class XAdapter(HttpAdapter):
             text if text is not None else article.title, link, tags, self.limit - reserve
         )
         head = fitted.split(link, 1)[0].strip() if link in fitted else fitted
-        kept = [t for t in tags if f"#{t}" in fitted]
+        words = set(fitted.split())
+        kept = [t for t in tags if f"#{t}" in words]
         return intent(INTENT, {"text": head, "url": link, "hashtags": ",".join(kept), "via": via})
 
     def build(
@@ -102,7 +97,11 @@ class XAdapter(HttpAdapter):
     ) -> ShareRequest:
         """``POST {base}/2/tweets`` with JSON ``{"text": …}`` fitted to the weighted limit."""
         link = url or article.url
-        post = xtext.fit(article.title, link) if text is None else xtext.fit_text(text, self.limit)
+        post = (
+            xtext.fit(article.title, link, limit=self.limit)
+            if text is None
+            else xtext.fit_text(text, self.limit)
+        )
         headers = {"Content-Type": "application/json"}
         secrets: tuple[str, ...] = tuple(account.credentials.get(k, "") for k in OAUTH1_KEYS)
         auth = self._auth_kind(account)

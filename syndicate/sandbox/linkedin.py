@@ -43,6 +43,28 @@ def _who(state: State, call: Call) -> str | Reply:
     return call.bearer() or _unauthorized()
 
 
+# Little text format: an unescaped reserved character starts an element; a plain-text
+# post is silently cut there (social.md §3.4). A "#" that starts a hashtag is fine.
+_CUT = re.compile(r"[|{}@\[\]()<>*_~]|#(?!\w)|(?<=\S)#")
+
+
+def shown(commentary: str) -> str:
+    """The text LinkedIn would show: escapes resolved, cut at the first unescaped reserved."""
+    out: list[str] = []
+    i = 0
+    while i < len(commentary):
+        char = commentary[i]
+        if char == "\\" and i + 1 < len(commentary):
+            out.append(commentary[i + 1])
+            i += 2
+            continue
+        if _CUT.match(commentary, i):
+            break
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 def _limited() -> Reply:
     return Reply(429, {"status": 429, "message": "Too Many Requests"})
 
@@ -88,6 +110,7 @@ def create_post(state: State, call: Call) -> Reply:
                 "id": urn,
                 "author": body["author"],
                 "commentary": body["commentary"],
+                "shown": shown(str(body["commentary"])),
                 "content": body.get("content"),
                 "createdAt": int(state.clock() * 1000),
             },

@@ -140,11 +140,13 @@ def alerts(service: Service, now: datetime | None = None) -> list[dict[str, Any]
         stuck = sa.or_(
             share.c.state.in_((State.NEEDS_REVIEW, State.DEAD)),
             sa.and_(share.c.state == State.UNKNOWN, share.c.updated_at < now - UNKNOWN_ALERT_AFTER),
+            # held for a configuration problem (not an account hold): nothing else says so
+            sa.and_(share.c.state == State.HELD, share.c.last_error_kind == "config"),
         )
         for row in conn.execute(sa.select(share).where(stuck).order_by(share.c.id).limit(100)):
             found.append(
                 {
-                    "kind": row.state,
+                    "kind": "config" if row.last_error_kind == "config" else row.state,
                     "network": row.network,
                     "account": row.account,
                     "job": row.id,

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from syndicate import metrics
-from syndicate.adapters.base import Account, Outcome, ShareAdapter, ShareResult
+from syndicate.adapters.base import Account, Outcome, ShareAdapter, ShareRequest, ShareResult
 from syndicate.ledger import (
     CLAIMABLE,
     WORKING,
@@ -146,8 +146,32 @@ def _due_query(now: datetime) -> sa.Select[Any]:
 def process(service: Service, job: Job, owner: str) -> str:
     """Take a claimed job through in-flight to its recorded result; returns the end state."""
     account = db.enabled_accounts(service).get(f"{job.network}:{job.account}")
-    article = service.store.get_article(job.article_id)
     adapter = _adapter(service, job.network)
+    started = _start(service, job, owner, account, adapter)
+    if isinstance(started, str):
+        return started
+    assert account is not None and adapter is not None  # _start ended the job otherwise
+    crashpoint("after_in_flight")
+    try:
+        result = adapter.send(started, account, service.now())
+    except Exception as exc:  # the contract says never raise; if it does, assume sent
+        log.error("adapter %s raised %s on share %s", job.network, type(exc).__name__, job.id)
+        result = ShareResult(Outcome.UNKNOWN, reason=f"adapter raised {type(exc).__name__}")
+    crashpoint("after_send")
+    state = record(service, job.id, result, owner)
+    crashpoint("after_record")
+    return state
+
+
+def _start(
+    service: Service,
+    job: Job,
+    owner: str,
+    account: Account | None,
+    adapter: ShareAdapter | None,
+) -> ShareRequest | str:
+    """Commit the job in flight and return its request, or end it here and return its state."""
+    article = service.store.get_article(job.article_id)
     now = service.now()
     with service.store.begin() as conn:
         row = db.lock(conn, job.id)
@@ -174,17 +198,9 @@ def process(service: Service, job: Job, owner: str) -> str:
         preview = json.dumps(request.preview(), ensure_ascii=False)
         if service.sharing.config.dry_run or account.options.get("dry_run"):
             metrics.share_posts.labels(network=job.network, outcome="dry_run").inc()
-            return _end(
-                conn,
-                row,
-                State.SENT,
-                owner,
-                now,
-                "dry run: nothing sent",
-                dry_run=True,
-                request_preview=preview,
-                sent_at=now,
-            )
+            detail = "dry run: nothing sent"
+            values = {"dry_run": True, "request_preview": preview, "sent_at": now}
+            return _end(conn, row, State.SENT, owner, now, detail, **values)
         lease = timedelta(seconds=db.option(service, "lease_seconds", 120))
         db.move(
             conn,
@@ -198,16 +214,7 @@ def process(service: Service, job: Job, owner: str) -> str:
             attempts=row.attempts + 1,
             request_preview=preview,
         )
-    crashpoint("after_in_flight")
-    try:
-        result = adapter.send(request, account, now)
-    except Exception as exc:  # the contract says never raise; if it does, assume sent
-        log.error("adapter %s raised %s on share %s", job.network, type(exc).__name__, job.id)
-        result = ShareResult(Outcome.UNKNOWN, reason=f"adapter raised {type(exc).__name__}")
-    crashpoint("after_send")
-    state = record(service, job.id, result, owner)
-    crashpoint("after_record")
-    return state
+    return request
 
 
 def _adapter(service: Service, network: str) -> ShareAdapter | None:

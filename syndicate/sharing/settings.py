@@ -244,9 +244,7 @@ def read_secrets_file(path: Path | None) -> dict[str, Any]:
         raise ConfigError(SECRETS_SETTING, f"no such file: {path}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         # The decoder's message gives a position only, never the file's content.
-        raise ConfigError(
-            "secrets_file (SYNDICATE_SECRETS_FILE)", f"not valid TOML: {exc}"
-        ) from exc
+        raise ConfigError(SECRETS_SETTING, f"not valid TOML: {exc}") from exc
 
 
 def _filed(secrets: Mapping[str, Any], spec: AccountSpec) -> Mapping[str, Any]:
@@ -269,11 +267,7 @@ def build_accounts(
             from_env[owner][var[len(prefixes[owner]) :].lower()] = value
     accounts = []
     for spec in specs:
-        filed = secrets.get(spec.network, {})
-        filed = filed.get(spec.name, {}) if isinstance(filed, Mapping) else {}
-        credentials = (
-            {str(k): str(v) for k, v in filed.items()} if isinstance(filed, Mapping) else {}
-        )
+        credentials = {str(k): str(v) for k, v in _filed(secrets, spec).items()}
         credentials.update(from_env[spec.key])
         accounts.append(Account(spec.network, spec.name, dict(spec.options), credentials))
     return accounts

@@ -64,8 +64,9 @@ def err(code: int, status: int = 400) -> tuple[int, dict[str, object]]:
 
 BUC = '{"1234567890": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 7}]}'
 CASES = [
-    (*err(1, 500), {}, Outcome.RETRY, {}),
-    (*err(2, 503), {}, Outcome.RETRY, {}),
+    (*err(1, 500), {}, Outcome.UNKNOWN, {}),
+    (*err(2, 503), {}, Outcome.UNKNOWN, {}),
+    (*err(2, 400), {}, Outcome.UNKNOWN, {}),
     (*err(4), {}, Outcome.RETRY, {"retry_at": NOW + timedelta(minutes=15)}),
     (*err(17), {}, Outcome.RETRY, {}),
     (

@@ -11,6 +11,7 @@ import requests
 from syndicate.adapters.base import Outcome
 from syndicate.adapters.linkedin import LinkedInAdapter, escape_little_text, fit_commentary
 from syndicate.sandbox import Sandbox
+from syndicate.sandbox.linkedin import shown
 from syndicate.testing import NOW, check_adapter, make_article
 from tests.adapters.conftest import SECRETS, account, canned
 
@@ -53,6 +54,20 @@ def test_every_reserved_character_survives() -> None:
     assert "#Budget2026" in escaped and "C\\#" in escaped and " \\# " in escaped
     for char in RESERVED:
         assert f"\\{char}" in escaped
+
+
+def test_reserved_characters_reach_the_post_untruncated(
+    sandbox: Sandbox, session: requests.Session
+) -> None:
+    """The sandbox shows the post as LinkedIn would: whole text, hashtags kept."""
+    text = f"Budget {RESERVED} C# a # b “quotes” 東京 😷 end #Budget2026"
+    li = LinkedInAdapter(session=session, base_url=f"{sandbox.url}/linkedin")
+    acct = account("linkedin")
+    result = li.send(li.build(make_article(), acct, NOW, text=text), acct, NOW)
+    assert result.outcome is Outcome.POSTED
+    [post] = sandbox.posts("linkedin")
+    assert post["shown"] == text
+    assert shown("Budget (final) #Budget2026") == "Budget "  # unescaped: cut at "("
 
 
 def test_commentary_limit_counts_escapes() -> None:

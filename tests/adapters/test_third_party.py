@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from click.testing import CliRunner
 
-from syndicate import adapters
+from syndicate import adapters, shares
 from syndicate.adapters.base import Account, Outcome
+from syndicate.cli import main
+from syndicate.config import Settings
+from syndicate.service import Service
 from syndicate.testing import NOW, check_adapter, make_article
 from tests.adapters.conftest import canned
 
@@ -34,7 +38,8 @@ class MastodonAdapter:
     def __init__(self, options=None, *, session=None, base_url=None):
         self.options = dict(options or {})
         self.session = session or requests.Session()
-        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        instance = base_url or self.options.get("instance") or self.default_base_url
+        self.base_url = instance.rstrip("/")
 
     def intent_url(self, article, account=None, *, text=None, url=None, title=None,
                    hashtags=()):
@@ -109,3 +114,44 @@ def test_third_party_adapter_end_to_end(
         result = adapter.send(adapter.build(make_article(), acct, NOW), acct, NOW)
     assert result.outcome is Outcome.POSTED and result.remote_id == "109"
     assert server.requests[-1]["path"] == "/api/v1/statuses"
+
+
+def test_third_party_adapter_through_config_and_ledger(
+    mastodon_installed: None, settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    """A configured mastodon account gets a job on publish that the worker's drain posts."""
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[mastodon.newsdesk]\ntoken = "mast-TOPSECRET"\n', encoding="utf-8")
+    answer = {"id": "110", "url": "https://social.example/@newsdesk/110"}
+    with canned(200, answer) as (url, server):
+        share = {
+            "labels": ["mastodon"],
+            "networks": {"mastodon": {"instance": url, "utm": {"utm_source": "mastodon"}}},
+            "accounts": [{"network": "mastodon", "name": "newsdesk"}],
+        }
+        configured = settings.replace(database_url=database_url, secrets_file=secrets, share=share)
+        service = Service.open(configured, clock=lambda: NOW)
+        try:
+            service.sharing.validate()
+            service.store.upsert_article(make_article(), NOW)
+            [queued] = shares.list_jobs(service)
+            assert (queued["network"], queued["state"]) == ("mastodon", "pending")
+            assert shares.drain(service) == 1
+            [job] = shares.list_jobs(service)
+            intent = service.sharing.intent_url(make_article(), "mastodon")
+        finally:
+            service.close()
+    assert (job["state"], job["remote_id"]) == ("sent", "110")
+    assert job["permalink"] == answer["url"]
+    [posted] = server.requests
+    assert posted["path"] == "/api/v1/statuses"
+    assert posted["headers"]["Authorization"] == "Bearer mast-TOPSECRET"
+    assert "utm_source%3Dmastodon" in posted["body"] and "utm_id%3D" in posted["body"]
+    assert intent.startswith("https://mastodon.social/share?")
+
+
+def test_adapters_command_lists_third_party(mastodon_installed: None) -> None:
+    """``syndicate adapters`` lists an installed third-party adapter next to ours."""
+    result = CliRunner().invoke(main, ["adapters"])
+    assert result.exit_code == 0, result.output
+    assert {"mastodon", "x", "facebook", "reddit", "linkedin"} <= set(result.output.splitlines())

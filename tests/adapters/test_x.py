@@ -58,6 +58,17 @@ def test_intent_fits_280_with_via() -> None:
     assert xtext.weighted_length(f"{q['text']} {q['url']} #Budget via @{q['via']}") <= 280
 
 
+def test_intent_keeps_only_hashtags_that_fit() -> None:
+    """A dropped hashtag stays dropped even when a kept one starts with its name."""
+    tags = [f"Tag{i}" for i in range(10, 99)] + ["Tag1"]
+    link = XAdapter().intent_url(make_article(), account("x"), url=URL, hashtags=tags)
+    q = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    kept = q["hashtags"].split(",")
+    assert "Tag1" not in kept and kept == tags[: len(kept)]
+    text = " ".join([q.get("text", ""), q["url"], *(f"#{t}" for t in kept), f"via @{q['via']}"])
+    assert xtext.weighted_length(text) <= 280
+
+
 def test_request_shape_oauth1(sandbox: Sandbox, session: requests.Session) -> None:
     """POST /2/tweets sends JSON {"text"} only, signed with exactly the seven oauth params."""
     x = adapter(sandbox.url, session)
@@ -96,6 +107,8 @@ def test_default_text_is_title_and_url() -> None:
     request = XAdapter().build(make_article(title="T " * 200), account("x"), NOW, url=URL)
     assert request.body is not None and request.body["text"].endswith(URL)
     assert xtext.weighted_length(request.body["text"]) <= 280
+    short = XAdapter({"limit": 100}).build(make_article(title="T " * 200), account("x"), NOW)
+    assert short.body is not None and 90 < xtext.weighted_length(short.body["text"]) <= 100
 
 
 def test_host_option_limited_to_official_hosts() -> None:
