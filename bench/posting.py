@@ -119,17 +119,6 @@ def overhead(dep: deploy.Deployment, articles: int, rounds: int) -> tuple[float,
         service.close()
 
 
-def _no_delayed_acks() -> bool:
-    """Answer with TCP_NODELAY: else small answers wait ~40 ms for delayed ACKs (Nagle)."""
-    from syndicate.sandbox import server
-
-    handler = server._Handler
-    if getattr(handler, "disable_nagle_algorithm", False):
-        return False
-    handler.disable_nagle_algorithm = True
-    return True
-
-
 def run(quick: bool = False, articles: int | None = None) -> FamilyResult:
     articles = articles or (5 if quick else 30)
     result = FamilyResult(
@@ -144,12 +133,6 @@ def run(quick: bool = False, articles: int | None = None) -> FamilyResult:
         "and calling the adapters directly for as many jobs.",
     )  # fmt: skip
     rates: dict[tuple[str, int, int], float] = {}
-    if _no_delayed_acks():
-        result.notes.append(
-            "The sandbox's handler does not set TCP_NODELAY, so each answer to a form or small "
-            "JSON post waited ~40 ms for a delayed ACK, hiding the 0 ms case; the bench sets "
-            "`disable_nagle_algorithm = True` on it (in the bench process only)."
-        )
     with tempfile.TemporaryDirectory(prefix="bench-posting-") as tmp, Sandbox() as sandbox:
         root = Path(tmp)
         plans = [("SQLite", 1)]

@@ -251,6 +251,11 @@ class Pacing:
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"bad pacing option: {exc}") from exc
 
+    @property
+    def needs_history(self) -> bool:
+        """Whether :meth:`earliest` looks at past sends (spacing, slots, daily cap)."""
+        return bool(self.min_spacing or self.slots or self.daily_cap)
+
     def earliest(self, ready: datetime, sends: Sequence[datetime]) -> datetime:
         """The first instant ≥ *ready* at which the account may post, given its past *sends*."""
         last = max(sends) if sends else None

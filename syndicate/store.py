@@ -102,11 +102,24 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+    def begin(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite).
+
+        ``durable=False`` lets the commit return before it reaches the disk: it is still
+        atomic and survives the process dying, only a power cut may lose it. Use it only
+        where losing the write is safe (it is then redone or reconciled); the next
+        durable commit flushes it too (SQLite's WAL is a single append-only log).
+        """
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    # Set outside the transaction: the pragma is per connection.
+                    level = "FULL" if durable else "NORMAL"
+                    conn.connection.dbapi_connection.execute(f"PRAGMA synchronous={level}")  # type: ignore[union-attr]
+                with conn.begin():
+                    if not durable and self.dialect == "postgresql":
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                    yield conn
         except sa.exc.OperationalError as exc:
             raise StoreError(f"database write failed: {exc.orig}") from exc
 

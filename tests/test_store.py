@@ -126,3 +126,13 @@ def test_concurrent_ingest_of_one_article_makes_one_row(store: Store) -> None:
         t.join()
     assert errors == []
     assert store.count_articles() == 1
+
+
+def test_only_durable_commits_wait_for_the_disk(store: Store) -> None:
+    """begin(durable=False) relaxes the commit's flush for that transaction only."""
+    query = "PRAGMA synchronous" if store.dialect == "sqlite" else "SHOW synchronous_commit"
+    with store.begin(durable=False) as conn:
+        relaxed = conn.exec_driver_sql(query).scalar()
+    with store.begin() as conn:
+        durable = conn.exec_driver_sql(query).scalar()
+    assert (relaxed, durable) in ((1, 2), ("off", "on"))  # SQLite NORMAL/FULL; PG off/on

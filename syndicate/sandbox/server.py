@@ -105,6 +105,8 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Small answers must not wait ~40 ms for the client's delayed ACK (Nagle).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # the request log replaces it
         pass

@@ -8,6 +8,7 @@ functions here.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -169,8 +170,15 @@ def heartbeat(service: Service, worker: str | None = None) -> None:
         )
 
 
+DRAIN_TICK_SECONDS = 10.0
+
+
 def drain_job(service: Service) -> None:
-    drain(service)
+    """Post due jobs in batches while there are more, for at most ~10 s a tick."""
+    deadline = time.monotonic() + DRAIN_TICK_SECONDS
+    batch = 50
+    while drain(service, limit=batch) == batch and time.monotonic() < deadline:
+        pass
 
 
 def sweep_job(service: Service) -> None:

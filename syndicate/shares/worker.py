@@ -85,8 +85,10 @@ def claim(service: Service, owner: str, now: datetime | None = None) -> Job | No
     """
     now = now or service.now()
     lease = timedelta(seconds=db.option(service, "lease_seconds", 120))
-    with service.store.begin() as conn:
-        for candidate in conn.execute(_due_query(now)).all():
+    # A claim lost to a power cut is harmless (nothing was sent; the job is due again),
+    # and the in-flight commit that must reach the disk flushes it anyway.
+    with service.store.begin(durable=False) as conn:
+        for candidate in conn.execute(_DUE, {"now": now}).all():
             try:
                 with conn.begin_nested():
                     row = conn.execute(
@@ -114,7 +116,9 @@ def claim(service: Service, owner: str, now: datetime | None = None) -> Job | No
     return None
 
 
-def _due_query(now: datetime) -> sa.Select[Any]:
+def _due_query() -> sa.Select[Any]:
+    """Due jobs of free accounts, best first; built once, ``now`` bound per claim."""
+    now = sa.bindparam("now", type_=share.c.next_attempt_at.type)
     busy = share.alias("busy")
     return (
         sa.select(share.c.id, share.c.state)
@@ -138,6 +142,9 @@ def _due_query(now: datetime) -> sa.Select[Any]:
         .limit(8)
         .with_for_update(skip_locked=True, of=share)
     )
+
+
+_DUE = _due_query()
 
 
 # -- posting -----------------------------------------------------------------------------
@@ -245,18 +252,18 @@ def _paced(
 ) -> datetime | None:
     """When pacing, a rate block or the token bucket says to wait: until when; else None."""
     pacing = Pacing.from_options(account.options, service.settings.timezone)
-    sends = (
-        conn.execute(
-            sa.select(share.c.sent_at).where(
-                share.c.network == row.network,
-                share.c.account == row.account,
-                share.c.sent_at >= now - timedelta(days=2),
-            )
+    sends: list[datetime] = []
+    if pacing.needs_history:
+        sends = list(
+            conn.execute(
+                sa.select(share.c.sent_at).where(
+                    share.c.network == row.network,
+                    share.c.account == row.account,
+                    share.c.sent_at >= now - timedelta(days=2),
+                )
+            ).scalars()
         )
-        .scalars()
-        .all()
-    )
-    allowed = pacing.earliest(row.ready_at, list(sends))
+    allowed = pacing.earliest(row.ready_at, sends)
     if allowed > now:
         return allowed
     acct = db.account_row(conn, row.network, row.account)
@@ -281,7 +288,9 @@ def record(service: Service, job_id: int, result: ShareResult, owner: str = "wor
     """Record one attempt's result on an in-flight job (reliability.md §2.4)."""
     now = service.now()
     policy = RetryPolicy.from_options(db.ledger_options(service))
-    with service.store.begin() as conn:
+    # Losing this commit to a power cut leaves the job in flight; the sweeper then calls
+    # it unknown and reconciliation finds the post: never a second send.
+    with service.store.begin(durable=False) as conn:
         row = db.lock(conn, job_id)
         if row.state != State.IN_FLIGHT:
             # The sweeper already called it unknown; only a confirmed post can settle it.
