@@ -55,8 +55,8 @@ class Settings:
     )
     api_token: str = _setting(
         "",
-        "Bearer token for the push API and operator endpoints. Empty: a random token is "
-        "made at start-up and printed.",
+        "Bearer token for the push API and operator endpoints. Empty: `run` and `serve` make "
+        "a random one at start-up and print it (required under another WSGI server).",
     )
     site_title: str = _setting("syndicate demo news", "Publisher name: feed titles, og:site_name.")
     site_url: str = _setting(

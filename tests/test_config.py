@@ -85,5 +85,6 @@ def test_every_setting_is_documented_in_readme() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for f in config.SETTINGS:
         assert f"`{f.name}`" in readme, f.name
+        assert f.metadata["help"] in readme, f"README's help for {f.name} is out of date"
         if f.metadata["env"]:
             assert config.env_name(f.name) in readme, f.name
