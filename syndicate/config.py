@@ -258,6 +258,8 @@ def _validate(s: Settings) -> None:
         parts = urlsplit(value)
         if value and (parts.scheme not in ("http", "https") or not parts.netloc):
             raise bad(name, f"must be an absolute http(s) URL, got {value!r}")
+    if not s.host.strip():
+        raise bad("host", "must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
         raise bad("database_url", "must be a sqlite:// or postgresql+psycopg:// URL")
     try:

@@ -205,20 +205,28 @@ class Store:
         return changes
 
     def unpublish(self, article_id: str, now: datetime) -> bool:
-        """Take an article out of every feed; the record is kept. False if unknown."""
+        """Take an article out of every feed; the record is kept. False if unknown.
+
+        Unpublishing an article that is already unpublished changes nothing.
+        """
         with self.begin() as conn:
-            result = conn.execute(
-                article.update()
-                .where(article.c.id == article_id)
-                .values(status="unpublished", modified_at=now)
-            )
-            if result.rowcount:
+            status = conn.execute(
+                sa.select(article.c.status).where(article.c.id == article_id)
+            ).scalar()
+            if status is None:
+                return False
+            if status != "unpublished":
+                conn.execute(
+                    article.update()
+                    .where(article.c.id == article_id)
+                    .values(status="unpublished", modified_at=now)
+                )
                 _bump(conn, now)
                 stored = self._load(conn, article_id)
                 assert stored is not None
                 for hook in self.write_hooks:
                     hook(conn, stored, "updated", now)
-            return bool(result.rowcount)
+            return True
 
     # -- reading ---------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ({"SYNDICATE_TIMEZONE": "Mars/Olympus"}, "SYNDICATE_TIMEZONE"),
         ({"SYNDICATE_FULL_CONTENT": "maybe"}, "SYNDICATE_FULL_CONTENT"),
         ({"SYNDICATE_SCAN_INTERVAL": "0"}, "SYNDICATE_SCAN_INTERVAL"),
+        ({"SYNDICATE_HOST": ""}, "SYNDICATE_HOST"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, env: dict[str, str], named: str) -> None:

@@ -69,6 +69,9 @@ def test_unpublish_hides_but_keeps_the_record(store: Store) -> None:
     assert store.recent_articles() == []
     assert store.get_article("a1").status == "unpublished"
     assert not store.unpublish("missing", FROZEN_NOW)
+    version = store.version()
+    assert store.unpublish("a1", FROZEN_NOW)  # again: nothing changes
+    assert store.version() == version
     again = store.upsert_article(make(), FROZEN_NOW)
     assert again.kind == "republished"
 
