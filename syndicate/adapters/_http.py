@@ -249,6 +249,17 @@ def common_answer(
     return None
 
 
+def unexpected_answer(resp: requests.Response, secrets: tuple[str, ...]) -> ShareResult:
+    """An answer no rule explained: a 2xx we cannot read may have posted; else rejected."""
+    if 200 <= resp.status_code < 300:
+        return ShareResult(
+            Outcome.UNKNOWN,
+            status=resp.status_code,
+            reason=reason_of(resp, secrets, "malformed success body"),
+        )
+    return ShareResult(Outcome.PERMANENT, status=resp.status_code, reason=reason_of(resp, secrets))
+
+
 def credential(account: Account, key: str) -> str:
     """A required credential, or a ConfigError naming it (never its value)."""
     value = account.credentials.get(key, "")

@@ -19,6 +19,7 @@ from syndicate.adapters._http import (
     json_of,
     option,
     reason_of,
+    unexpected_answer,
 )
 from syndicate.adapters.base import Account, Outcome, ShareRequest, ShareResult
 from syndicate.errors import ConfigError
@@ -121,15 +122,7 @@ class FacebookAdapter(HttpAdapter):
         answer = common_answer(resp, now, secrets)
         if answer is not None:
             return answer
-        if 200 <= resp.status_code < 300:
-            return ShareResult(
-                Outcome.UNKNOWN,
-                status=resp.status_code,
-                reason=reason_of(resp, secrets, "malformed success body"),
-            )
-        return ShareResult(
-            Outcome.PERMANENT, status=resp.status_code, reason=reason_of(resp, secrets)
-        )
+        return unexpected_answer(resp, secrets)
 
     def _graph_error(
         self,

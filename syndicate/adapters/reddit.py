@@ -21,6 +21,7 @@ from syndicate.adapters._http import (
     option,
     reason_of,
     retry_after,
+    unexpected_answer,
 )
 from syndicate.adapters.base import Account, Outcome, ShareRequest, ShareResult
 from syndicate.errors import ConfigError
@@ -143,15 +144,7 @@ class RedditAdapter(HttpAdapter):
             if answer.outcome is Outcome.RETRY:
                 answer = _with_reset(answer, resp.headers, now)
             return answer
-        if 200 <= resp.status_code < 300:
-            return ShareResult(
-                Outcome.UNKNOWN,
-                status=resp.status_code,
-                reason=reason_of(resp, secrets, "malformed success body"),
-            )
-        return ShareResult(
-            Outcome.PERMANENT, status=resp.status_code, reason=reason_of(resp, secrets)
-        )
+        return unexpected_answer(resp, secrets)
 
     def _in_body_error(
         self, resp: requests.Response, errors: list[Any], now: datetime, secrets: tuple[str, ...]
