@@ -30,6 +30,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import requests
 import sqlalchemy as sa
@@ -134,12 +135,14 @@ class Publisher:
         """(kind, slug, label) of every category and author, whatever their status."""
         out = [("category", t.slug, t.label) for t in self.store.terms("category", status=None)]
         out += [("author", t.slug, t.label) for t in self.store.authors(status=None)]
-        # A slug that is not a safe path segment (e.g. non-ASCII) gets no file.
+        # A slug that is not a safe path segment (empty, or starting with _) gets no file.
         return [row for row in out if _NAME.match(row[1])]
 
     def self_url(self, name: str, fmt: FeedFormat, limit: int | None = None) -> str:
+        """The feed's public URL: ASCII, so a category like ``日本`` is percent-encoded."""
         query = f"?limit={limit}" if limit is not None else ""
-        return f"{self.settings.public_url}/feeds/{name}.{EXTENSIONS[fmt]}{query}"
+        path = quote(f"{name}.{EXTENSIONS[fmt]}", safe="/")
+        return f"{self.settings.public_url}/feeds/{path}{query}"
 
     def path(self, name: str, fmt: FeedFormat) -> Path:
         return self.feeds_dir / f"{name}.{EXTENSIONS[fmt]}"

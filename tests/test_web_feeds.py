@@ -311,6 +311,27 @@ def test_websub_link_headers(settings: Settings):
     )
 
 
+def test_non_ascii_category_feed_has_an_ascii_url(settings: Settings):
+    """A category like 日本 gets a feed whose self URL and Link header are percent-encoded."""
+    service = open_service(settings.replace(websub_hub="https://hub.example.com/"))
+    article = {**ARTICLES[0], "id": "tokyo", "url": "https://news.example.com/tokyo"}
+    ingest_raw(service, [{**article, "categories": ["日本"]}], source="test")
+    service.publisher.render_all()
+    encoded = "%E6%97%A5%E6%9C%AC"
+    try:
+        with live_server(create_app(service=service)) as base:
+            reply = fetch(f"{base}/feeds/category/{encoded}.atom")
+    finally:
+        close_service(service)
+    assert reply.status == 200
+    self_url = f"https://feeds.example.com/feeds/category/{encoded}.atom"
+    assert f'<{self_url}>; rel="self"' in reply.header("Link")
+    parsed = feedparser.parse(reply.body)
+    assert parsed.bozo == 0
+    assert [link.href for link in parsed.feed.links if link.rel == "self"] == [self_url]
+    assert [e.id for e in parsed.entries] == ["tag:feeds.example.com,2026:article/tokyo"]
+
+
 def test_no_link_header_without_hub(base: str):
     """Without a hub there is no WebSub Link header."""
     assert fetch(f"{base}/feeds/all.rss").header("Link") is None
