@@ -125,7 +125,7 @@ def render(
     return RenderedFeed(body, newest, MEDIA_TYPES[fmt])
 
 
-class _Entry(FeedEntry):
+class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen ships no type hints
     """feedgen's entry with Atom link attributes restored (feedgen#135/#143).
 
     RSS gets ``dc:creator`` directly: feedgen's dc extension would do the same, slower.
@@ -148,7 +148,7 @@ class _Entry(FeedEntry):
         return item
 
 
-class _Generator(FeedGenerator):
+class _Generator(FeedGenerator):  # type: ignore[misc]  # feedgen ships no type hints
     """feedgen's generator that also writes the WebSub hub link into RSS (R19)."""
 
     hub_url = ""

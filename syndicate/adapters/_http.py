@@ -187,7 +187,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def reason_of(resp: requests.Response, secrets: tuple[str, ...], detail: str = "") -> str:
     """``HTTP 403: <detail or body>`` with secrets redacted, at most 300 characters."""
     text = detail or resp.text.strip()
-    return redact(f"HTTP {resp.status_code}: {text}", secrets)[:REASON_LIMIT]
+    return str(redact(f"HTTP {resp.status_code}: {text}", secrets))[:REASON_LIMIT]
 
 
 def json_of(resp: requests.Response) -> Any:

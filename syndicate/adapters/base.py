@@ -72,7 +72,7 @@ class ShareRequest:
 
     def preview(self) -> dict[str, Any]:
         """A JSON-able view with every secret replaced by ``<redacted>``."""
-        return redact(
+        view: dict[str, Any] = redact(
             {
                 "method": self.method,
                 "url": self.url,
@@ -83,6 +83,7 @@ class ShareRequest:
             },
             self.secrets,
         )
+        return view
 
 
 class Outcome(StrEnum):

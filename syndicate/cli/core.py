@@ -153,7 +153,7 @@ def serve(ctx: Context, bind: str | None, workers: int | None) -> None:
     if service.generated_token:
         click.echo(f"API token for this run: {settings.api_token}", err=True)
 
-    class _App(BaseApplication):
+    class _App(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
         def load_config(self) -> None:
             self.cfg.set("bind", bind or f"{settings.host}:{settings.port}")
             self.cfg.set("workers", workers or (2 * (os.cpu_count() or 1) + 1))

@@ -77,7 +77,7 @@ def _cell(value: Any) -> str:
 def _action(action: str, help_text: str) -> click.Command:
     @click.argument("job_id", type=int)
     @pass_context
-    def command(ctx: Context, job_id: int, **options: Any) -> None:
+    def command(ctx: Context, /, job_id: int, **options: Any) -> None:
         service = open_service(ctx)
         try:
             job = shares.act(service, job_id, action, actor="operator:cli", **options)

@@ -209,7 +209,7 @@ def oldest_pending_age(service: Service, now: datetime | None = None) -> float:
     """Seconds the longest-due pending job has waited past its due time (0 if none)."""
     now = now or service.now()
     with service.store.read() as conn:
-        oldest = conn.execute(
+        oldest: datetime | None = conn.execute(
             sa.select(sa.func.min(share.c.next_attempt_at)).where(
                 share.c.state.in_((State.PENDING, State.RETRY_WAIT))
             )

@@ -112,10 +112,10 @@ def parse(raw: Mapping[str, Any]) -> ShareSettings:
 
 def _network(name: str, table: Any) -> Mapping[str, Any]:
     where = f"share.networks.{name}"
-    table = dict(_table(table, where))
-    _no_secrets(table, where)
-    _common_keys(table, where)
-    return table
+    checked: dict[str, Any] = dict(_table(table, where))
+    _no_secrets(checked, where)
+    _common_keys(checked, where)
+    return checked
 
 
 def _account(index: int, table: Any) -> AccountSpec:
@@ -172,7 +172,7 @@ def _sandbox(value: Any) -> str:
         loopback = False
     if not loopback:
         raise ConfigError("share.sandbox", f"must be a loopback address, got {host!r}")
-    return value
+    return str(value)
 
 
 def _twitter_site(value: Any) -> str:

@@ -356,7 +356,7 @@ class FastPath:
         if not (dot and name and extension in FEED_FORMATS):
             return None
         try:
-            return self.files.get(name, cast(FeedFormat, extension))
+            return self.files.get(name, extension)
         except FeedUnavailable:
             return None
 
