@@ -4,6 +4,7 @@
 
     SyndicateError
     ├── ConfigError            a setting is missing or has a bad value (names the setting)
+    ├── UnsafeRuntimeError     (also a RuntimeError) expat or OpenSSL is too old to run safely
     ├── StoreError             the database refused or lost a write
     │   └── ArticleNotFound
     ├── IngestError            an article could not be taken in (carries every problem found)
@@ -33,6 +34,10 @@ class ConfigError(SyndicateError):
         super().__init__(f"{setting}: {reason}")
         self.setting = setting
         self.reason = reason
+
+
+class UnsafeRuntimeError(SyndicateError, RuntimeError):
+    """A library under Python (expat, OpenSSL) is too old to run syndicate safely."""
 
 
 class StoreError(SyndicateError):

@@ -8,14 +8,22 @@ workers do no harm. The job store is never shared between processes (reliability
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
+import operator
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+)
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.util import ref_to_obj
 
@@ -101,17 +109,24 @@ def add_ticks(scheduler: BaseScheduler, service: Service, ticks: tuple[Tick, ...
         )
 
 
+_RESULTS = {
+    EVENT_JOB_EXECUTED: "ok",
+    EVENT_JOB_ERROR: "error",
+    EVENT_JOB_MISSED: "missed",
+    EVENT_JOB_MAX_INSTANCES: "max_instances",
+}
+
+
 def count_tick_events(scheduler: BaseScheduler) -> None:
-    """Count executed, failed and missed ticks in the scheduler metrics; log failures."""
+    """Count executed, failed, missed and skipped (still running) ticks; log failures."""
 
     def _count(event: JobEvent) -> None:
-        results = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed"}
-        result = results.get(event.code, "other")
+        result = _RESULTS.get(event.code, "other")
         metrics.scheduler_ticks.labels(job=event.job_id, result=result).inc()
         if event.code == EVENT_JOB_ERROR:
             log.error("tick %s failed: %r", event.job_id, getattr(event, "exception", None))
 
-    scheduler.add_listener(_count, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    scheduler.add_listener(_count, functools.reduce(operator.or_, _RESULTS))
 
 
 def worker_lock(service: Service) -> WorkerLock | None:

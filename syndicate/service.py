@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from syndicate.config import Settings, env_name
 from syndicate.errors import ConfigError
+from syndicate.runtime import check_runtime
 from syndicate.store import Store
 
 if TYPE_CHECKING:
@@ -44,12 +46,15 @@ class Service:
         self.settings = settings
         self.store = store
         self.clock = clock
+        # Set on SIGTERM: ticks stop claiming new work and finish what they hold.
+        self.stopping = threading.Event()
         from syndicate import shares  # the share outbox rides on every article write
 
         shares.install(self)
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Service:
+        check_runtime()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.feeds_dir.mkdir(parents=True, exist_ok=True)
         try:

@@ -7,10 +7,12 @@ import os
 import random
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,12 @@ def check_ledger(service: Service, sandbox: Sandbox, expected: int) -> dict[str,
     return dict(states)
 
 
+def integrity(path: Path) -> str:
+    """``PRAGMA integrity_check`` of the SQLite file, opened as a fresh process would."""
+    with closing(sqlite3.connect(path)) as conn:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
 def test_sigkill_at_every_step_loses_nothing_and_posts_nothing_twice(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
@@ -114,6 +122,7 @@ def test_sigkill_at_every_step_loses_nothing_and_posts_nothing_twice(
             point = POINTS[round_no % len(POINTS)]
             if run_worker(config_path, f"{point}@{rng.randint(2, 12)}") == -signal.SIGKILL:
                 kills[point] += 1
+        assert integrity(tmp_path / "crash.db") == "ok"  # T7: the WAL recovers after kill -9
         assert run_worker(config_path) == 0
         assert run_worker(config_path) == 0  # a restart with nothing to do changes nothing
         states = check_ledger(service, sandbox, ARTICLES * len(DEMO_ACCOUNTS))

@@ -98,6 +98,7 @@ def run(ctx: Context, demo: bool) -> None:
         clock.start()
         _banner(service, sandbox_url=sandbox.url if sandbox else None)
         stop.wait()
+        service.stopping.set()
         click.echo("stopping: finishing the current work…", err=True)
         clock.shutdown(wait=True)
         server.shutdown()
@@ -115,7 +116,8 @@ def _banner(service: Service, sandbox_url: str | None) -> None:
         "",
         f"syndicate is running on {base}",
         f"  feeds:       {base}/feeds/   (e.g. {base}/feeds/all.rss, all.atom, all.json)",
-        f"  operator:    {base}/admin",
+        f"  articles:    {base}/articles/<id>   (ids: `syndicate articles`)",
+        f"  operator:    {base}/admin   (sign in with the API token)",
         f"  push API:    POST {base}/api/articles  (Authorization: Bearer <token>)",
         f"  health:      {base}/healthz  {base}/readyz  {base}/metrics",
         f"  inbox:       {s.inbox_dir.resolve()}  (drop .txt/.md/.json/.jsonl files here)",
@@ -179,14 +181,21 @@ def worker(ctx: Context) -> None:
         ticks.add_ticks(clock, service)
         ticks.count_tick_events(clock)
 
+        stopper = threading.Thread(target=clock.shutdown, kwargs={"wait": True})
+
         def _shutdown(*_: Any) -> None:
             # Stop claiming; the tick in progress finishes and records its result.
-            threading.Thread(target=clock.shutdown, kwargs={"wait": True}).start()
+            service.stopping.set()
+            if stopper.ident is None:
+                stopper.start()
 
         signal.signal(signal.SIGTERM, _shutdown)
         signal.signal(signal.SIGINT, _shutdown)
         click.echo(f"worker started on {_safe_url(service.settings.database)}", err=True)
         clock.start()
+        # start() returns once the loop sees the stop; the running tick may still be busy.
+        if stopper.ident is not None:
+            stopper.join()
         service.close()
 
 
@@ -234,8 +243,14 @@ def render(ctx: Context, force: bool) -> None:
 
 
 @main.command()
-@click.option("--limit", default=50, show_default=True)
-@click.option("--status", type=click.Choice(["published", "unpublished", "all"]), default="all")
+@click.option("--limit", default=50, show_default=True, help="Show at most this many.")
+@click.option(
+    "--status",
+    type=click.Choice(["published", "unpublished", "all"]),
+    default="all",
+    show_default=True,
+    help="Only articles in this state.",
+)
 @pass_context
 def articles(ctx: Context, limit: int, status: str) -> None:
     """List stored articles, newest first."""

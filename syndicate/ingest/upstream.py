@@ -18,8 +18,6 @@ import calendar
 import hashlib
 import io
 import logging
-import pyexpat
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +34,7 @@ from syndicate import net
 from syndicate.errors import FetchError, IngestError, StoreError
 from syndicate.ingest import ingest_many
 from syndicate.models import UpstreamSpec
+from syndicate.runtime import require_safe_expat as require_safe_expat
 from syndicate.schema import upstream_state
 from syndicate.text import slugify
 
@@ -44,23 +43,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIN_EXPAT = (2, 4, 1)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 ENTITY_DECLARATIONS = tuple("<!ENTITY".encode(c) for c in ("utf-8", "utf-16-le", "utf-16-be"))
 
 
-def require_safe_expat(version: str = pyexpat.EXPAT_VERSION) -> None:
-    """Refuse to run on an expat without billion-laughs protection (2.4.1+)."""
-    found = tuple(int(n) for n in re.findall(r"\d+", version)[:3])
-    if found < MIN_EXPAT:
-        raise RuntimeError(
-            f"{version} is too old to parse untrusted feeds safely: upstream ingest needs "
-            f"expat >= {'.'.join(map(str, MIN_EXPAT))} (billion-laughs protection); "
-            "upgrade the system libexpat or the Python build"
-        )
-
-
-require_safe_expat()
+require_safe_expat()  # also checked when any service opens (syndicate.runtime)
 
 
 @dataclass(frozen=True, slots=True)

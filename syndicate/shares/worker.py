@@ -352,9 +352,14 @@ def _outcome_label(decision: Any) -> str:
 
 
 def drain(service: Service, limit: int = 50, owner: str | None = None) -> int:
-    """Claim and post due jobs, one at a time, up to *limit*; returns how many were taken."""
+    """Claim and post due jobs, one at a time, up to *limit*; returns how many were taken.
+
+    Once the service is stopping no new job is claimed; the one in hand is finished.
+    """
     owner = owner or owner_id()
     for done in range(limit):
+        if service.stopping.is_set():
+            return done
         job = claim(service, owner)
         if job is None:
             return done

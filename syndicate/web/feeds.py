@@ -157,6 +157,7 @@ class FeedFiles:
         self._variants: OrderedDict[tuple[str, str, int, int], CachedFeed] = OrderedDict()
         self._render_lock = threading.Lock()
         self._variant_lock = threading.Lock()
+        self._variant_render_lock = threading.Lock()
 
     def get(self, name: str, fmt: FeedFormat) -> CachedFeed | None:
         """The served feed file; None for an unknown feed. Raises FeedUnavailable."""
@@ -179,11 +180,23 @@ class FeedFiles:
         if not valid_feed_name(name):
             return None
         key = (name, fmt, limit, self.service.store.version())
+        cached = self._cached_variant(key)
+        if cached is not None:
+            return cached
+        # Single-flight: concurrent misses wait for one render instead of each rendering.
+        with self._variant_render_lock:
+            return self._cached_variant(key) or self._render_variant(name, fmt, limit, key)
+
+    def _cached_variant(self, key: tuple[str, str, int, int]) -> CachedFeed | None:
         with self._variant_lock:
             cached = self._variants.get(key)
             if cached is not None:
                 self._variants.move_to_end(key)
-                return cached
+            return cached
+
+    def _render_variant(
+        self, name: str, fmt: FeedFormat, limit: int, key: tuple[str, str, int, int]
+    ) -> CachedFeed | None:
         publisher = self.service.publisher
         rendered = publisher.render_variant(name, fmt, limit)
         if rendered is None:
