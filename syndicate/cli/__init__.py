@@ -37,9 +37,9 @@ pass_context = click.make_pass_decorator(Context)
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Settings file (default: config/syndicate.toml, or $SYNDICATE_CONFIG).",
+    help="Settings file (default: $SYNDICATE_CONFIG, else config/syndicate.toml if present).",
 )
 @click.version_option(__version__, prog_name="syndicate")
 @click.pass_context

@@ -34,11 +34,13 @@ def _service(ctx: Context) -> Iterator[Service]:
     except SyndicateError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
+        # validate() checks the whole table; an adapter checks its account options when it
+        # builds a request, so a missing one (Facebook page_id, …) can surface here too.
         try:
             service.sharing.validate()
+            yield service
         except ConfigError as exc:
             raise click.ClickException(f"bad setting {exc}") from exc
-        yield service
     finally:
         if "sharing" in vars(service):
             service.sharing.close()
@@ -48,7 +50,7 @@ def _service(ctx: Context) -> Iterator[Service]:
 def _article(service: Service, article_id: str) -> Article:
     article = service.store.get_article(article_id)
     if article is None:
-        raise Refused(f"no article with id {article_id!r}")
+        raise Refused(f"no article with id {article_id!r} (`syndicate articles` lists them)")
     return article
 
 
@@ -137,7 +139,10 @@ def _accounts(sharing: Sharing, networks: tuple[str, ...]) -> list[Account]:
         raise Refused(f"no enabled account on {', '.join(unknown)} (enabled networks: {have})")
     chosen = [a for a in accounts if not networks or a.network in networks]
     if not chosen:
-        raise Refused("no enabled accounts in [share.accounts]")
+        raise Refused(
+            "no enabled accounts in [[share.accounts]] of the config file (the demo accounts "
+            "exist only inside `syndicate run --demo`; see README, Sharing)"
+        )
     return chosen
 
 
