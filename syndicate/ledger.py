@@ -293,12 +293,16 @@ def ready_at(published: datetime, pacing: Pacing) -> datetime:
 
 
 def _hhmm(text: str) -> time:
-    hour, minute = str(text).strip().split(":")
+    hour, sep, minute = str(text).strip().partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit()) or int(hour) > 23 or int(minute) > 59:
+        raise ValueError(f"{text!r} is not a time of day like 08:30")
     return time(int(hour), int(minute))
 
 
 def _window(text: str) -> Window:
-    start, end = str(text).split("-")
+    start, sep, end = str(text).partition("-")
+    if not sep:
+        raise ValueError(f"{text!r} is not a window like 23:00-06:00")
     return Window(_hhmm(start), _hhmm(end))
 
 

@@ -196,8 +196,12 @@ def test_spacing_trickles_a_burst() -> None:
 def test_delay_and_bad_options() -> None:
     """Delay is read as seconds; a malformed slot is a clear error."""
     assert Pacing.from_options({"delay": 90}).delay == 90
-    with pytest.raises(ValueError, match="bad pacing option"):
+    with pytest.raises(ValueError, match=r"'8am' is not a time of day like 08:30"):
         Pacing.from_options({"slots": ["8am"]})
+    with pytest.raises(ValueError, match=r"'24:00' is not a time of day"):
+        Pacing.from_options({"slots": ["24:00"]})
+    with pytest.raises(ValueError, match=r"'23:00' is not a window like 23:00-06:00"):
+        Pacing.from_options({"blackout": ["23:00"]})
 
 
 def test_token_bucket_allows_capacity_then_waits() -> None:

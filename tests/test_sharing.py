@@ -160,6 +160,26 @@ def test_unknown_adapter_stops_validation(make_sharing: MakeSharing) -> None:
     assert 'No adapter named "mastodon"' in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("account", "option"),
+    [
+        ({"network": "facebook", "name": "front"}, "page_id"),
+        ({"network": "reddit", "name": "desk"}, "subreddit"),
+        ({"network": "linkedin", "name": "org"}, "author"),
+        ({"network": "x", "name": "news", "slots": ["8am"]}, "8am"),
+    ],
+)
+def test_account_options_are_checked_at_start_up(
+    make_sharing: MakeSharing, account: dict[str, Any], option: str
+) -> None:
+    """A missing network option or bad pacing stops validate() naming the account."""
+    sharing = make_sharing(share_table(accounts=[account]))
+    with pytest.raises(ConfigError) as err:
+        sharing.validate()
+    assert err.value.setting.startswith("share.accounts[0]")
+    assert option in str(err.value)
+
+
 def test_sandbox_on_loopback_becomes_every_adapters_base_url(make_sharing: MakeSharing) -> None:
     """With share.sandbox set, each adapter posts to <sandbox>/<network>."""
     sharing = make_sharing(share_table(sandbox="http://127.0.0.1:8089/"))

@@ -54,6 +54,12 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
         )
     # The ticks run every few seconds; APScheduler's per-run INFO lines would drown the log.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic says which backend it uses on every start; only real upgrades are news.
+    logging.getLogger("alembic.runtime.migration").addFilter(_only_upgrades)
+
+
+def _only_upgrades(record: logging.LogRecord) -> bool:
+    return record.levelno > logging.INFO or record.getMessage().startswith("Running upgrade")
 
 
 from syndicate.cli import core, ledger, share  # noqa: E402,F401  (registers the commands)

@@ -22,7 +22,7 @@ from syndicate.service import Service
 
 
 def open_service(ctx: Context, **overrides: Any) -> Service:
-    """Open the store and check the share configuration; a bad setting exits 2 with its name."""
+    """Open the store and check the share configuration; a bad setting exits 1 naming it."""
     try:
         service = Service.open(ctx.settings.replace(**overrides) if overrides else ctx.settings)
         service.sharing.validate()
@@ -197,6 +197,7 @@ def worker(ctx: Context) -> None:
         if stopper.ident is not None:
             stopper.join()
         service.close()
+    click.echo("worker stopped", err=True)
 
 
 @main.command()

@@ -84,12 +84,20 @@ class Sharing:
                 self.adapter(network)
             except AdapterNotFound as exc:
                 raise ConfigError(self._where(network), str(exc)) from exc
-        self._all_accounts()
+        accounts = {a.key: a for a in self._all_accounts()}
+        probe = _probe_article(self.service.now())
         for spec in self.config.accounts:
             try:
                 Pacing.from_options(spec.options, self.service.settings.timezone)
             except ValueError as exc:
                 raise ConfigError(spec.where, str(exc)) from exc
+            if spec.enabled:
+                # Building a request checks the account's network options (page_id,
+                # subreddit, author…) now rather than at its first post.
+                try:
+                    self.build_request(probe, accounts[spec.key], probe.published)
+                except ConfigError as exc:
+                    raise ConfigError(f"{spec.where}: {exc.setting}", exc.reason) from exc
 
     def _where(self, network: str) -> str:
         for spec in self.config.accounts:
@@ -321,3 +329,17 @@ def _shorten_value(
 ) -> str | None:
     """The longest cut of ``values[name]`` with which the filled template fits."""
     return shorten_to_fit(values[name], lambda v: fits(render(template, {**values, name: v})))
+
+
+def _probe_article(now: datetime) -> Article:
+    """A plain article to build test requests from when checking the configuration."""
+    return Article(
+        id="config-check",
+        title="Configuration check",
+        url="https://example.com/config-check",
+        content_html="<p>Configuration check</p>",
+        summary="Configuration check",
+        author="syndicate",
+        published=now,
+        updated=now,
+    )
