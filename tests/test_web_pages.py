@@ -74,6 +74,10 @@ def test_home_page_links_feeds_list_and_admin(base: str):
         assert f"https://feeds.example.com/feeds/all.{fmt}" in hrefs
     assert len(page.find("link", rel="alternate")) == 3
     assert "syndicate" in "".join(page.text)
+    latest = [h for h in hrefs if str(h).startswith("/articles/")]
+    assert len(latest) == 1, latest  # the latest articles list links the stored one
+    assert fetch(f"{base}{latest[0]}").status == 200
+    assert "Tides & <b>storms</b> ahead" in "".join(page.text)  # escaped, shown as text
 
 
 def test_article_page_shows_the_article_accessibly(base: str, service: Service):

@@ -12,14 +12,18 @@ from syndicate.web.feeds import feed_links
 bp = Blueprint("pages", __name__)
 
 HTML = "text/html; charset=utf-8"
+LATEST_ON_HOME = 10
 
 
 @bp.get("/")
 def home() -> str:
-    """What this service is, with links to the feeds, the feed list and the admin."""
+    """What this service is: the feeds, the latest articles, the feed list and the admin."""
     service = service_of(current_app)
     return render_template(
-        "home.html", settings=service.settings, feeds=feed_links(service, names=["all"])
+        "home.html",
+        settings=service.settings,
+        feeds=feed_links(service, names=["all"]),
+        latest=service.store.recent_articles(limit=LATEST_ON_HOME),
     )
 
 
