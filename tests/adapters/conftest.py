@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import requests
 
-from syndicate.adapters.base import Account
+from syndicate.adapters.base import Account, Outcome, ShareResult
 from syndicate.sandbox import Sandbox
+from syndicate.testing import NOW, make_article
 
 SECRETS = {
     "x": {
@@ -116,3 +117,29 @@ def canned(
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+def post_against(
+    session: requests.Session,
+    adapter_cls: Any,
+    network: str,
+    status: int,
+    body: Any,
+    headers: dict[str, str],
+) -> ShareResult:
+    """Build *network*'s request and send it to a local server giving one documented answer."""
+    with canned(status, body, headers) as (url, _):
+        adapter = adapter_cls(session=session, base_url=url)
+        acct = account(network)
+        result: ShareResult = adapter.send(adapter.build(make_article(), acct, NOW), acct, NOW)
+    return result
+
+
+def assert_outcome(
+    result: ShareResult, network: str, outcome: Outcome, fields: dict[str, object]
+) -> None:
+    """The result has the expected outcome and fields, and no credential of *network*."""
+    assert result.outcome is outcome
+    for name, value in fields.items():
+        assert getattr(result, name) == value
+    assert not any(secret in repr(result) for secret in SECRETS[network].values())

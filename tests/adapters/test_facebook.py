@@ -12,7 +12,7 @@ from syndicate.adapters.base import Outcome
 from syndicate.adapters.facebook import FacebookAdapter
 from syndicate.sandbox import Sandbox
 from syndicate.testing import NOW, check_adapter, make_article
-from tests.adapters.conftest import SECRETS, account, canned
+from tests.adapters.conftest import account, assert_outcome, post_against
 
 URL = "https://news.example.com/a/1?utm_source=fb&q=“x” 😷&y=#frag"
 
@@ -100,15 +100,8 @@ def test_errors_classified(
     fields: dict[str, object],
 ) -> None:
     """Every documented Graph API error code maps to the right outcome."""
-    with canned(status, body, headers) as (url, _):
-        fb = FacebookAdapter(session=session, base_url=url)
-        result = fb.send(
-            fb.build(make_article(), account("facebook"), NOW), account("facebook"), NOW
-        )
-    assert result.outcome is outcome
-    for name, value in fields.items():
-        assert getattr(result, name) == value
-    assert SECRETS["facebook"]["page_token"] not in repr(result)
+    result = post_against(session, FacebookAdapter, "facebook", status, body, headers)
+    assert_outcome(result, "facebook", outcome, fields)
 
 
 def test_missing_token_is_auth() -> None:

@@ -13,7 +13,7 @@ from syndicate.adapters.linkedin import LinkedInAdapter, escape_little_text, fit
 from syndicate.sandbox import Sandbox
 from syndicate.sandbox.linkedin import shown
 from syndicate.testing import NOW, check_adapter, make_article
-from tests.adapters.conftest import SECRETS, account, canned
+from tests.adapters.conftest import account, assert_outcome, post_against
 
 RESERVED = "\\|{}@[]()<>*_~"
 URL = "https://news.example.com/a/1?utm_source=linkedin&a=b"
@@ -164,12 +164,5 @@ def test_answers_classified(
     fields: dict[str, object],
 ) -> None:
     """Every documented Posts API answer maps to the right outcome."""
-    with canned(status, body, headers) as (url, _):
-        li = LinkedInAdapter(session=session, base_url=url)
-        result = li.send(
-            li.build(make_article(), account("linkedin"), NOW), account("linkedin"), NOW
-        )
-    assert result.outcome is outcome
-    for name, value in fields.items():
-        assert getattr(result, name) == value
-    assert SECRETS["linkedin"]["access_token"] not in repr(result)
+    result = post_against(session, LinkedInAdapter, "linkedin", status, body, headers)
+    assert_outcome(result, "linkedin", outcome, fields)

@@ -16,7 +16,7 @@ from syndicate.adapters.x import XAdapter
 from syndicate.errors import ConfigError
 from syndicate.sandbox import Sandbox
 from syndicate.testing import NOW, check_adapter, make_article
-from tests.adapters.conftest import SECRETS, account, canned
+from tests.adapters.conftest import SECRETS, account, assert_outcome, canned, post_against
 
 TRICKY = "“Curly” 😷 東京 مرحبا & = ? # + % done"
 URL = "https://news.example.com/a/1?utm_source=x&utm_id=k1#top"
@@ -171,13 +171,8 @@ def test_answers_classified(
     fields: dict[str, object],
 ) -> None:
     """Every documented X answer maps to the right outcome, without leaking secrets."""
-    with canned(status, body, headers) as (url, _):
-        x = XAdapter(session=session, base_url=url)
-        result = x.send(x.build(make_article(), account("x"), NOW), account("x"), NOW)
-    assert result.outcome is outcome
-    for name, value in fields.items():
-        assert getattr(result, name) == value
-    assert not any(s in repr(result) for s in SECRETS["x"].values())
+    result = post_against(session, XAdapter, "x", status, body, headers)
+    assert_outcome(result, "x", outcome, fields)
 
 
 def test_remote_id_stays_a_string(session: requests.Session) -> None:
