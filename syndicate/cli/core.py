@@ -125,7 +125,7 @@ def _banner(service: Service, sandbox_url: str | None) -> None:
         f"  database:    {_safe_url(s.database)}",
     ]
     if sandbox_url:
-        lines.append(f"  sandbox:     {sandbox_url}/__requests  (what the demo accounts posted)")
+        lines.append(f"  sandbox:     {sandbox_url}/__requests  (every request sent to it)")
     if service.generated_token:
         lines.append(f"  API token for this run: {s.api_token}")
     lines.append("Press Ctrl-C to stop.")
@@ -257,11 +257,14 @@ def articles(ctx: Context, limit: int, status: str) -> None:
     """List stored articles, newest first."""
     service = open_service(ctx)
     items = service.store.recent_articles(limit=limit, status=None if status == "all" else status)
-    for a in items:
-        cats = ",".join(t.slug for t in a.categories)
-        click.echo(
-            f"{a.published:%Y-%m-%d %H:%M}  {a.status:<11}  {a.id:<28}  {cats:<18}  {a.title}"
-        )
+    rows = [
+        (f"{a.published:%Y-%m-%d %H:%M}", a.status, a.id, ",".join(t.slug for t in a.categories))
+        for a in items
+    ]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    for row, a in zip(rows, items, strict=True):
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo(f"{cells}  {a.title}")
     if not items:
         click.echo("no articles yet")
     service.close()
