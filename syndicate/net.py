@@ -89,14 +89,17 @@ def user_agent_for(public_url: str) -> str:
     return f"{DEFAULT_USER_AGENT} (+{public_url})"
 
 
-def make_session(user_agent: str | None = None) -> requests.Session:
-    """A session with syndicate's User-Agent, no proxies from the environment, no retries.
+def make_session(user_agent: str | None = None, *, env_proxies: bool = False) -> requests.Session:
+    """A session with syndicate's User-Agent and no transport retries.
 
     Transport retries stay off (requests' default ``max_retries=0``) so a POST is never
-    sent twice behind the caller's back; callers own their retry policy.
+    sent twice behind the caller's back; callers own their retry policy. Proxies from the
+    environment are ignored unless *env_proxies*: :func:`safe_fetch` connects to the
+    address it validated, which a proxy would bypass; calls to configured hosts (WebSub
+    hubs, social APIs) may go through the operator's proxy.
     """
     session = requests.Session()
-    session.trust_env = False
+    session.trust_env = env_proxies
     session.headers["User-Agent"] = user_agent or DEFAULT_USER_AGENT
     for prefix in ("http://", "https://"):
         session.mount(prefix, HTTPAdapter(max_retries=0))

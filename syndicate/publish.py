@@ -34,13 +34,13 @@ from urllib.parse import quote
 
 import requests
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from syndicate import metrics
+from syndicate import metrics, net
 from syndicate.errors import ConfigError
 from syndicate.models import FEED_FORMATS, Article, FeedFormat, FeedSpec
 from syndicate.render import EMPTY_FEED_DATE, MEDIA_TYPES, RenderedFeed, Site, render
 from syndicate.schema import websub_ping
+from syndicate.store import insert_into
 
 if TYPE_CHECKING:
     from syndicate.service import Service
@@ -299,8 +299,7 @@ class Publisher:
         """Queue one ping per topic (an existing row is made due now, attempts reset)."""
         now = self.service.now()
         rows = [{"topic": t, "due_at": now, "attempts": 0, "last_error": None} for t in topics]
-        dialect = postgresql if self.store.dialect == "postgresql" else sqlite
-        stmt = dialect.insert(websub_ping).values(rows)
+        stmt = insert_into(websub_ping, self.store.dialect).values(rows)
         stmt = stmt.on_conflict_do_update(
             index_elements=[websub_ping.c.topic],
             set_={"due_at": now, "attempts": 0, "last_error": None},
@@ -310,8 +309,8 @@ class Publisher:
 
     def session(self) -> requests.Session:
         if self._session is None:
-            self._session = requests.Session()
-            self._session.headers["User-Agent"] = "syndicate (WebSub publisher)"
+            agent = net.user_agent_for(self.settings.public_url)
+            self._session = net.make_session(agent, env_proxies=True)
         return self._session
 
     def send_pings(self) -> int:

@@ -337,6 +337,13 @@ class Store:
         return _with_terms(conn, [row])[0] if row else None
 
 
+def insert_into(table: sa.Table, dialect: str) -> Any:
+    """The dialect's INSERT for *table*, which knows ``ON CONFLICT`` on both backends."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def content_hash(item: Article) -> str:
     """Hash of everything a reader sees; equal hashes mean "nothing changed"."""
     image = item.image

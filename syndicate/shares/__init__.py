@@ -31,6 +31,7 @@ from syndicate.shares.worker import drain as drain
 from syndicate.shares.worker import owner_id as owner_id
 from syndicate.shares.worker import process as process
 from syndicate.shares.worker import record as record
+from syndicate.store import insert_into
 
 if TYPE_CHECKING:
     from syndicate.service import Service
@@ -85,7 +86,7 @@ def enqueue(
         "created_at": now,
         "updated_at": now,
     }
-    insert: Any = db.insert_for(conn)(share).values(values)
+    insert: Any = insert_into(share, conn.dialect.name).values(values)
     new_id = conn.execute(
         insert.on_conflict_do_nothing(
             index_elements=["article_id", "network", "account"]

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Row
 from syndicate.adapters.base import Account
 from syndicate.ledger import CLAIMABLE, ShareNotFound, State, check_transition, share_key
 from syndicate.schema import share, share_account, share_event
+from syndicate.store import insert_into
 
 if TYPE_CHECKING:
     from syndicate.service import Service
@@ -34,14 +35,7 @@ def option(service: Service, key: str, default: float) -> float:
 
 
 def enabled_accounts(service: Service) -> dict[str, Account]:
-    return {a.key: a for a in service.sharing.accounts() if a.options.get("enabled", True)}
-
-
-def insert_for(conn: Connection) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return {a.key: a for a in service.sharing.accounts()}
 
 
 def unlease() -> dict[str, Any]:
@@ -126,7 +120,7 @@ def event(
 
 def account_row(conn: Connection, network: str, account: str) -> Row[Any]:
     conn.execute(
-        insert_for(conn)(share_account)
+        insert_into(share_account, conn.dialect.name)
         .values(network=network, account=account)
         .on_conflict_do_nothing(index_elements=["network", "account"])
     )

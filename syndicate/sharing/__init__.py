@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from syndicate import adapters as registry
+from syndicate import net
 from syndicate.adapters.base import Account, ShareAdapter, ShareRequest
 from syndicate.errors import AdapterNotFound, ConfigError
 from syndicate.ledger import Pacing
@@ -137,7 +138,8 @@ class Sharing:
     def session(self) -> requests.Session:
         """The HTTP session every adapter shares."""
         if self._session is None:
-            self._session = requests.Session()
+            agent = net.user_agent_for(self.service.settings.public_url)
+            self._session = net.make_session(agent, env_proxies=True)
         return self._session
 
     def close(self) -> None:
