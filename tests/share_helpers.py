@@ -6,7 +6,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,22 +18,9 @@ from syndicate.demo import DEMO_ACCOUNTS, DEMO_SECRETS
 from syndicate.models import Article
 from syndicate.service import Service
 from syndicate.store import Store
-from tests.conftest import FROZEN_NOW
+from tests.conftest import FROZEN_NOW, Clock
 
 SECRET = "sekrit-token-123"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = FROZEN_NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass

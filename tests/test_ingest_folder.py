@@ -17,25 +17,16 @@ from syndicate.ingest import ingest_many, ingest_raw
 from syndicate.ingest.folder import ingest_paths, move_unique, scan_folder, scan_job
 from syndicate.service import Service
 from syndicate.store import Store
+from tests.conftest import Clock
 
 DATA = Path(__file__).parent / "data" / "ingest"
 DEMO = Path(__file__).parents[1] / "demo" / "inbox"
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    """A settable clock for the service."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

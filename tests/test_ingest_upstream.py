@@ -26,25 +26,16 @@ from syndicate.ingest.upstream import (
 from syndicate.models import UpstreamSpec
 from syndicate.service import Service
 from syndicate.store import Store
+from tests.conftest import Clock
 
 DATA = Path(__file__).parent / "data" / "upstream"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    """A settable clock for the service."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     """The service's clock, starting at T0."""
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
