@@ -11,18 +11,10 @@ from syndicate import shares
 from syndicate.cli import Context, main, pass_context
 from syndicate.cli.core import open_service
 from syndicate.ledger import ShareActionError, ShareNotFound, State
+from syndicate.shares.view import LIST_FIELDS
 
-COLUMNS = (
-    "id",
-    "article",
-    "network",
-    "account",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "remote_id",
-    "last_error",
-)
+# The API's fields, with the id operators type and without the long permalink.
+COLUMNS = ("id", *(name for name in LIST_FIELDS if name != "permalink"))
 
 
 @main.group("shares", invoke_without_command=True)
