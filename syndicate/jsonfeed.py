@@ -1,4 +1,4 @@
-"""JSON Feed 1.1 (feeds.md R20): the feed object, its items, and the assembled document.
+"""JSON Feed 1.1 (docs/feeds.md R20): the feed object, its items, and the assembled document.
 
 Pure: no I/O, no clock. Each item's bytes are memoised like the XML entries, so the
 document is the head, then the items joined, byte-identical to one ``json.dumps``.

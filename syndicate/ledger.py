@@ -2,7 +2,7 @@
 
 No I/O and no clock: every function takes ``now`` (and a random source where jitter is
 needed). :mod:`syndicate.shares` applies these rules to the database
-(reliability.md §2–§3).
+(docs/reliability.md §2–§3).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def share_key(article_id: str, network: str, account: str, generation: int = 0) 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Full-jitter exponential backoff (reliability.md §3.3)."""
+    """Full-jitter exponential backoff (docs/reliability.md §3.3)."""
 
     base: float = 30.0
     cap: float = 3600.0
@@ -158,7 +158,7 @@ def decide(
     policy: RetryPolicy,
     rng: random.Random,
 ) -> Decision:
-    """Map an adapter's :class:`ShareResult` to the next state (reliability.md §2.4)."""
+    """Map an adapter's :class:`ShareResult` to the next state (docs/reliability.md §2.4)."""
     reason = result.reason or (f"HTTP {result.status}" if result.status else "")
     match result.outcome:
         case Outcome.POSTED:

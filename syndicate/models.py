@@ -35,7 +35,7 @@ class Article:
     """One article, normalised: sanitised HTML, absolute URLs, aware UTC dates.
 
     ``id`` is the public, URL-safe key; ``guid`` is fixed the first time the article is
-    stored and never changes afterwards (feeds.md R6).
+    stored and never changes afterwards (docs/feeds.md R6).
     """
 
     id: str

@@ -1,7 +1,7 @@
 """Outbound HTTP: one session factory and one SSRF-safe fetcher for untrusted URLs.
 
 :func:`safe_fetch` is the only way syndicate fetches a URL it did not build itself
-(upstream feeds, OG images). It follows reliability.md §6 "Outbound HTTP":
+(upstream feeds, OG images). It follows docs/reliability.md §6 (the ``safe_fetch`` item):
 
 * http/https only, ports 80/443, no userinfo;
 * the host is resolved once (legacy IPv4 spellings such as ``2130706433``,

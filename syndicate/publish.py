@@ -1,6 +1,6 @@
 """Publishing: render every feed to the feeds dir atomically, and ping WebSub hubs.
 
-Order on publish (reliability.md §4): the article is committed, the feed rendered and
+Order on publish (docs/reliability.md §4): the article is committed, the feed rendered and
 atomically replaced, and only then is a hub ping queued in ``websub_ping`` (an outbox
 the ``ping_job`` tick drains with backoff), so the hub never fetches a stale feed and
 a dead hub never blocks ingest.
@@ -355,7 +355,7 @@ class Publisher:
 
 
 def ping_delay(attempts: int, rng: random.Random | None = None) -> float:
-    """Full-jitter exponential backoff (reliability.md §3.3), at least one second."""
+    """Full-jitter exponential backoff (docs/reliability.md §3.3), at least one second."""
     ceiling = min(PING_MAX_DELAY, PING_BASE_DELAY * 2**attempts)
     return max(1.0, (rng or random).uniform(0, ceiling))
 

@@ -6,7 +6,7 @@ after one new article serialises only that one; the assembled bytes equal what
 feedgen builds for the whole document, plus the fixes. What all formats share lives in
 :mod:`syndicate.feed_common`, JSON Feed in :mod:`syndicate.jsonfeed`.
 
-Decisions (feeds.md §2.2, R1–R22):
+Decisions (docs/feeds.md §2.2, R1–R22):
 
 - Feed-level date = newest entry ``updated``. An empty feed uses ``EMPTY_FEED_DATE``
   (2000-01-01T00:00:00Z): fixed, and after 1990 so the validator finds it plausible;

@@ -1,7 +1,7 @@
 """Start-up checks of the libraries under Python that syndicate's safety relies on.
 
 Every process (web, worker, CLI) runs :func:`check_runtime` when it opens its service
-(reliability.md §6): expat must cap entity amplification (billion laughs, 2.4.1+) and
+(docs/reliability.md §6): expat must cap entity amplification (billion laughs, 2.4.1+) and
 OpenSSL must be a supported release (1.1.1+, also what urllib3 2 needs).
 """
 

@@ -1,6 +1,6 @@
 """HTML sanitising (nh3, explicit allowlist) and HTML-to-text, for article bodies.
 
-The policy follows reliability.md §6: only the tags and attributes below survive; the
+The policy follows docs/reliability.md §6: only the tags and attributes below survive; the
 content of script-like elements is dropped, not shown as text; URLs must be http, https
 or mailto; relative URLs are resolved against the article's URL; links get
 ``rel="noopener noreferrer"``. Bump :data:`POLICY_VERSION` whenever the policy changes so

@@ -2,7 +2,7 @@
 
 APScheduler is only a clock here. Durable state (articles, share jobs, pings) lives in
 syndicate's tables, and each tick claims its own rows, so overlapping ticks from two
-workers do no harm. The job store is never shared between processes (reliability.md §1).
+workers do no harm. The job store is never shared between processes (docs/reliability.md §1).
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ websub_ping = sa.Table(
     sa.Column("last_error", sa.Text),
 )
 
-# -- share ledger (reliability.md §2) -------------------------------------------------
+# -- share ledger (docs/reliability.md §2) -------------------------------------------------
 
 _ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")  # INTEGER PRIMARY KEY = rowid on SQLite
 _WORKING = "state IN ('claimed', 'in_flight')"

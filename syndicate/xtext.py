@@ -2,7 +2,7 @@
 
 Counting is delegated to ``twitter-text-parser`` (it passes the official conformance
 cases, vendored in ``tests/adapters/data/``): URLs count 23, emoji sequences and most
-code points outside Latin/Greek/Cyrillic/… count 2, after NFC normalisation (social.md §2).
+code points outside Latin/Greek/Cyrillic/… count 2, after NFC normalisation (docs/social.md §2).
 """
 
 from __future__ import annotations

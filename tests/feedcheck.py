@@ -1,4 +1,4 @@
-"""Feed checks feedparser does not make (feeds.md R3–R12, R19, R20, §2.2).
+"""Feed checks feedparser does not make (docs/feeds.md R3–R12, R19, R20, §2.2).
 
 Each ``check_*`` returns a list of problems (empty when the feed is fine), so a test
 can ``assert check_rss(body, url) == []`` and see every problem at once.

@@ -1,4 +1,4 @@
-"""The SSRF-safe fetcher against real servers on 127.0.0.1 (reliability.md T39–T41)."""
+"""The SSRF-safe fetcher against real servers on 127.0.0.1 (docs/reliability.md T39–T41)."""
 
 from __future__ import annotations
 

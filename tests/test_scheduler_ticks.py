@@ -1,4 +1,4 @@
-"""The ticker under load and at start-up (reliability.md T6, T25, T26), with real APScheduler."""
+"""The ticker under load and at start-up, real APScheduler (docs/reliability.md T6, T25, T26)."""
 
 from __future__ import annotations
 

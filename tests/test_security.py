@@ -1,4 +1,4 @@
-"""Security checklist items of reliability.md §6 that no feature test covers on its own."""
+"""Security checklist items of docs/reliability.md §6 that no feature test covers on its own."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Graceful stop (reliability.md T5): SIGTERM finishes the share in flight, claims no more."""
+"""Graceful stop (docs/reliability.md T5): SIGTERM finishes the share in flight, claims no more."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the four built-in adapters share: construction, encoding, sending, classifying.
 
-Classification follows reliability.md §2.4: an error raised before the request left
+Classification follows docs/reliability.md §2.4: an error raised before the request left
 (connection refused, DNS, connect timeout, TLS handshake) is safe to retry; anything
 after it may have been accepted (read timeout, reset, 5xx, malformed 2xx) is UNKNOWN.
 """
@@ -240,7 +240,7 @@ def common_answer(
         return ShareResult(Outcome.AUTH, reason=reason_of(resp, secrets), status=status)
     after = retry_after(resp.headers, now)
     if status == 429 or (status == 503 and after is not None):
-        # 503 with Retry-After is an explicit "not now" (reliability.md §2.4).
+        # 503 with Retry-After is an explicit "not now" (docs/reliability.md §2.4).
         return ShareResult(
             Outcome.RETRY, retry_at=after, reason=reason_of(resp, secrets), status=status
         )

@@ -1,4 +1,7 @@
-"""Facebook Pages: the sharer intent and ``POST /{version}/{page-id}/feed`` (social.md §3.5)."""
+"""Facebook Pages: the sharer intent and ``POST /{version}/{page-id}/feed``.
+
+Network facts: docs/social.md §3.5.
+"""
 
 from __future__ import annotations
 
@@ -106,7 +109,7 @@ class FacebookAdapter(HttpAdapter):
     def classify(
         self, resp: requests.Response, now: datetime, secrets: tuple[str, ...]
     ) -> ShareResult:
-        """Map one Graph API answer to an outcome (social.md §3.1, Facebook column)."""
+        """Map one Graph API answer to an outcome (docs/social.md §3.1, Facebook column)."""
         body = json_of(resp)
         error = body.get("error") if isinstance(body, dict) else None
         if resp.status_code == 200 and isinstance(body, dict) and isinstance(body.get("id"), str):
@@ -143,7 +146,7 @@ class FacebookAdapter(HttpAdapter):
         if code in TRANSIENT:
             # Codes 1/2 ("unknown"/"service" error) are transient, but the call reached
             # Graph and may have been processed: only reconciliation may resend
-            # (social.md §3.1, "Retryable ≠ safe to resend").
+            # (docs/social.md §3.1, "Retryable ≠ safe to resend").
             return ShareResult(Outcome.UNKNOWN, reason=why, status=status)
         if code == 368:
             return ShareResult(

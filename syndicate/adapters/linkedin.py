@@ -1,4 +1,4 @@
-"""LinkedIn: the share-offsite intent and ``POST /rest/posts`` (social.md §3.4)."""
+"""LinkedIn: the share-offsite intent and ``POST /rest/posts`` (docs/social.md §3.4)."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ class LinkedInAdapter(HttpAdapter):
     def classify(
         self, resp: requests.Response, now: datetime, secrets: tuple[str, ...]
     ) -> ShareResult:
-        """Map one answer of ``POST /rest/posts`` to an outcome (social.md §3.1)."""
+        """Map one answer of ``POST /rest/posts`` to an outcome (docs/social.md §3.1)."""
         status = resp.status_code
         urn = resp.headers.get("x-restli-id", "")
         if status == 201 and urn:

@@ -1,4 +1,4 @@
-"""Reddit: the ``/submit`` intent, the token call and ``POST /api/submit`` (social.md §3.3)."""
+"""Reddit: the ``/submit`` intent, the token call and ``POST /api/submit`` (docs/social.md §3.3)."""
 
 from __future__ import annotations
 

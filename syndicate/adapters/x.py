@@ -1,4 +1,4 @@
-"""X: the ``/intent/tweet`` link and ``POST /2/tweets`` (social.md §1, §2, §3.2)."""
+"""X: the ``/intent/tweet`` link and ``POST /2/tweets`` (docs/social.md §1, §2, §3.2)."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ class XAdapter(HttpAdapter):
     def classify(
         self, resp: requests.Response, now: datetime, secrets: tuple[str, ...]
     ) -> ShareResult:
-        """Map one answer of ``POST /2/tweets`` to an outcome (social.md §3.1, X column)."""
+        """Map one answer of ``POST /2/tweets`` to an outcome (docs/social.md §3.1, X column)."""
         body = json_of(resp)
         status = resp.status_code
         data = body.get("data") if isinstance(body, dict) else None
@@ -233,7 +233,7 @@ class XAdapter(HttpAdapter):
         missing = next((k for k in OAUTH1_KEYS if not creds.get(k)), "")
         if missing:
             return None, missing
-        # The JSON body is not signed: OAuth1 only signs form bodies (social.md §4).
+        # The JSON body is not signed: OAuth1 only signs form bodies (docs/social.md §4).
         return OAuth1(
             creds["consumer_key"],
             creds["consumer_secret"],

@@ -118,7 +118,7 @@ def share(
 
 
 def _enqueue(service: Service, article: Article, accounts: list[Account]) -> None:
-    """Queue one ledger job per account; the worker posts them (reliability.md §2)."""
+    """Queue one ledger job per account; the worker posts them (docs/reliability.md §2)."""
     from syndicate import shares
 
     if article.status != "published":

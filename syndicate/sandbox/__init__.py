@@ -2,7 +2,7 @@
 
 ``Sandbox(port=0).start()`` serves, on 127.0.0.1, the endpoints the adapters call under
 ``/facebook``, ``/x``, ``/reddit`` and ``/linkedin``, answering with the documented
-success and error bodies (social.md §3–§4), detecting duplicates, listing posts for
+success and error bodies (docs/social.md §3–§4), detecting duplicates, listing posts for
 reconciliation, and logging every request (``GET /__requests``; secrets redacted).
 Fault knobs (``POST /__faults`` or :meth:`Sandbox.set_faults`), applied to posting calls:
 

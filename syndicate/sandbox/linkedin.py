@@ -44,7 +44,7 @@ def _who(state: State, call: Call) -> str | Reply:
 
 
 # Little text format: an unescaped reserved character starts an element; a plain-text
-# post is silently cut there (social.md §3.4). A "#" that starts a hashtag is fine.
+# post is silently cut there (docs/social.md §3.4). A "#" that starts a hashtag is fine.
 _CUT = re.compile(r"[|{}@\[\]()<>*_~]|#(?!\w)|(?<=\S)#")
 
 

@@ -1,6 +1,6 @@
 """Recovery: expired leases are swept, unknown outcomes reconciled through the adapter.
 
-The unknown-outcome rule (reliability.md §2.3): a job that may have been posted never
+The unknown-outcome rule (docs/reliability.md §2.3): a job that may have been posted never
 goes back to pending without a lookup that proves it absent, or an operator.
 """
 

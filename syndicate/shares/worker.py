@@ -1,6 +1,6 @@
 """The posting worker: claim a due job, commit it in flight, send, record; recover.
 
-The promise (reliability.md §2.1): each (article, network, account) is posted at most
+The promise (docs/reliability.md §2.1): each (article, network, account) is posted at most
 once automatically; an unknown outcome is reconciled or flagged, never retried blindly.
 """
 
@@ -285,7 +285,7 @@ def _paced(
 
 
 def record(service: Service, job_id: int, result: ShareResult, owner: str = "worker") -> str:
-    """Record one attempt's result on an in-flight job (reliability.md §2.4)."""
+    """Record one attempt's result on an in-flight job (docs/reliability.md §2.4)."""
     now = service.now()
     policy = RetryPolicy.from_options(db.ledger_options(service))
     # Losing this commit to a power cut leaves the job in flight; the sweeper then calls

@@ -274,7 +274,7 @@ class Sharing:
         return list(dict.fromkeys([*self.config.labels, *(a.network for a in self.accounts())]))
 
     def preview_problems(self, article: Article) -> list[Problem]:
-        """What will look wrong or be refused when *article* is shared (social.md §5)."""
+        """What will look wrong or be refused when *article* is shared (docs/social.md §5)."""
         problems = preview.lint(article, self.networks())
         for account in self.accounts():
             composed = self.compose(article, account)

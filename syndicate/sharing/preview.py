@@ -15,7 +15,7 @@ ALL = "all"
 
 @dataclass(frozen=True)
 class ImageRule:
-    """One network's image limits (social.md §5)."""
+    """One network's image limits (docs/social.md §5)."""
 
     minimum: tuple[int, int] | None
     recommended: tuple[int, int] | None

@@ -3,7 +3,7 @@
 The hot path (a request for ``/feeds/<name>.<fmt>``) does one ``os.stat`` to notice a new
 render by any process, then answers from memory with precomputed headers: no database,
 no rendering, no hashing. Only ``?limit=N`` renders (through a small cache keyed by the
-store version). HTTP behaviour follows feeds.md R13-R17.
+store version). HTTP behaviour follows docs/feeds.md R13-R17.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class CachedFeed:
         """The representation an If-None-Match list matches (weak comparison), or None.
 
         Either encoding's tag matches, also as weakened (``W/``) or proxy-suffixed
-        (``-gzip``), since both encode the same content (feeds.md R14).
+        (``-gzip``), since both encode the same content (docs/feeds.md R14).
         """
         for raw in if_none_match.split(","):
             tag = raw.strip()

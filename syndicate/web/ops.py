@@ -1,4 +1,4 @@
-"""Operations endpoints: ``/healthz``, ``/readyz`` and ``/metrics`` (reliability.md §7)."""
+"""Operations endpoints: ``/healthz``, ``/readyz`` and ``/metrics`` (docs/reliability.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``Retry-After`` in every form a network may send (reliability.md T15)."""
+"""``Retry-After`` in every form a network may send (docs/reliability.md T15)."""
 
 from __future__ import annotations
 

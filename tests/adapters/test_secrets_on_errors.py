@@ -1,4 +1,4 @@
-"""No credential reaches a log line or a reason when requests raises (reliability.md T46)."""
+"""No credential reaches a log line or a reason when requests raises (docs/reliability.md T46)."""
 
 from __future__ import annotations
 

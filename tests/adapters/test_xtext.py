@@ -52,7 +52,7 @@ def test_v2_conformance_of_the_library(case: dict[str, Any]) -> None:
     ],
 )
 def test_documented_examples(text: str, length: int) -> None:
-    """The worked examples of social.md §2 hold."""
+    """The worked examples of docs/social.md §2 hold."""
     assert xtext.weighted_length(text) == length
 
 
