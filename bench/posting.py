@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from bench import data, deploy
 from bench.results import Check, FamilyResult, Table, fmt_ratio, ratio
 from syndicate.adapters.base import Outcome
-from syndicate.ledger import share_key
-from syndicate.sandbox import Sandbox
-from syndicate.schema import share
+from syndicate.sandbox.server import Sandbox
+from syndicate.shares.ledger import share_key
+from syndicate.store.schema import share
 
 OVERHEAD_TARGET_MS = 5.0
 SCALING_TARGET = 3.0
@@ -87,7 +87,7 @@ def throughput(dep: deploy.Deployment, workers: int, articles: int, prefix: str)
 
 def overhead(dep: deploy.Deployment, articles: int, rounds: int) -> tuple[float, float]:
     """Seconds per job: (full ledger drain, bare build + adapter send), medians of rounds."""
-    from syndicate import shares
+    from syndicate.shares import posting
 
     service = dep.open_service()
     try:
@@ -109,7 +109,7 @@ def overhead(dep: deploy.Deployment, articles: int, rounds: int) -> tuple[float,
                                           service.now())  # fmt: skip
             jobs = articles * len(accounts)
             start = time.perf_counter()
-            done = shares.drain(service, limit=jobs)
+            done = posting.drain(service, limit=jobs)
             drained.append((time.perf_counter() - start) / jobs)
             if done != jobs:
                 raise RuntimeError(f"drain took {done} of {jobs} jobs")
@@ -128,7 +128,7 @@ def run(quick: bool = False, articles: int | None = None) -> FamilyResult:
         "`syndicate worker` processes post them to the sandbox (`syndicate.sandbox`, in the "
         "bench process) with 0 ms and 50 ms added per call (its `latency_ms` knob); the clock "
         "runs from the publish commit until every job is `sent` in the database. Ledger "
-        "overhead: in one process on SQLite with a zero-latency sandbox, `shares.drain` "
+        "overhead: in one process on SQLite with a zero-latency sandbox, `posting.drain` "
         "(claim, in-flight commit, send, record) per job against building the same requests "
         "and calling the adapters directly for as many jobs.",
     )  # fmt: skip
@@ -173,7 +173,7 @@ def _report(result: FamilyResult, rates: dict[tuple[str, int, int], float], per_
     ledger = Table("Ledger overhead per job (SQLite, zero-latency sandbox)",
                    ["path", "per job", "vs bare send"])  # fmt: skip
     ledger.add("bare: build request + adapter send", f"{per_send * 1000:.2f} ms", "1.00×")
-    ledger.add("ledger: shares.drain", f"{per_job * 1000:.2f} ms",
+    ledger.add("ledger: posting.drain", f"{per_job * 1000:.2f} ms",
                fmt_ratio(ratio(per_job, per_send)))  # fmt: skip
     ledger.add("overhead (difference)", f"{(per_job - per_send) * 1000:.2f} ms", "")
     result.tables.append(ledger)

@@ -18,10 +18,12 @@ from bench.results import (
     median_time,
     ratio,
 )
-from syndicate import render as rendering
+from syndicate.feeds import jsonfeed
+from syndicate.feeds import render as rendering
+from syndicate.feeds.common import FRAGMENTS, Site
 from syndicate.models import FEED_FORMATS, Article, FeedFormat, FeedSpec
 
-SITE = rendering.Site(title="syndicate bench news", home_url=HOME,
+SITE = Site(title="syndicate bench news", home_url=HOME,
                       public_url="https://feeds.example.com")  # fmt: skip
 FULL_TARGET = 1.3
 INCREMENTAL_TARGET = 0.1
@@ -39,8 +41,8 @@ def _render(items: list[Article], fmt: FeedFormat, size: int) -> bytes:
 def _bare_json(items: list[Article], size: int) -> bytes:
     """json.dumps of the same JSON Feed dicts, built without the fragment cache."""
     spec = _spec(size)
-    doc = rendering.json_head(spec, SITE, f"{FEED_URL}.json")
-    doc["items"] = [rendering.json_item(item, spec, None) for item in items]
+    doc = jsonfeed.json_head(spec, SITE, f"{FEED_URL}.json")
+    doc["items"] = [jsonfeed.json_item(item, spec, None) for item in items]
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -52,7 +54,7 @@ def baseline(items: list[Article], fmt: FeedFormat, size: int) -> Callable[[], o
 
 def full(items: list[Article], fmt: FeedFormat, size: int) -> Callable[[], object]:
     def run() -> object:
-        rendering._FRAGMENTS.clear()  # a cold render: every entry serialised
+        FRAGMENTS.clear()  # a cold render: every entry serialised
         return _render(items, fmt, size)
 
     return run
@@ -60,21 +62,21 @@ def full(items: list[Article], fmt: FeedFormat, size: int) -> Callable[[], objec
 
 def incremental_time(items: list[Article], fmt: FeedFormat, size: int, repeats: int) -> float:
     """Median time to re-render after one new article, the older ones rendered before."""
-    rendering._FRAGMENTS.clear()
+    FRAGMENTS.clear()
     older = items[1:]
     _render(older, fmt, size)  # warm: what the previous render left cached
     times = []
     for n in range(repeats):
         new = [data.article(n, prefix=f"new-{fmt}-{size}"), *older]
         times.append(median_time(lambda new=new: _render(new, fmt, size), 1))  # type: ignore[misc]
-    rendering._FRAGMENTS.clear()
+    FRAGMENTS.clear()
     return statistics.median(times)
 
 
 def run(quick: bool = False, sizes: tuple[int, ...] = (50, 1000)) -> FamilyResult:
     result = FamilyResult(
         "render", "Render",
-        "The site feed rendered by `syndicate.render.render` (fragment cache cleared: a full "
+        "The site feed rendered by `syndicate.feeds.render.render` (fragment cache cleared: a full "
         "render) against bare feedgen with the same entries and fields and none of the fixes; "
         "JSON Feed against `json.dumps` of the same dicts. Re-render: one new article on top of "
         "a feed whose other entries were rendered before (the fragment cache is warm).",

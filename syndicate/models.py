@@ -55,7 +55,7 @@ class Article:
 
     @property
     def author_slug(self) -> str:
-        from syndicate.text import slugify
+        from syndicate.content.text import slugify
 
         return slugify(self.author)
 

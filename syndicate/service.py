@@ -19,7 +19,7 @@ from syndicate.store import Store
 
 if TYPE_CHECKING:
     from syndicate.publish import Publisher
-    from syndicate.sharing import Sharing
+    from syndicate.shares.sharing import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Service:
 
     @cached_property
     def sharing(self) -> Sharing:
-        from syndicate.sharing import Sharing
+        from syndicate.shares.sharing import Sharing
 
         return Sharing(self)
 

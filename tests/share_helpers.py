@@ -13,8 +13,8 @@ from typing import Any
 
 from syndicate import shares
 from syndicate.adapters.base import Account, Outcome, ShareRequest, ShareResult
+from syndicate.cli.demo import DEMO_ACCOUNTS, DEMO_SECRETS
 from syndicate.config import Settings
-from syndicate.demo import DEMO_ACCOUNTS, DEMO_SECRETS
 from syndicate.models import Article
 from syndicate.service import Service
 from syndicate.store import Store
@@ -52,7 +52,7 @@ class ScriptedAdapter:
 
 
 class FakeSharing:
-    """What the ledger needs from :class:`syndicate.sharing.Sharing`, with scripted adapters."""
+    """What the ledger needs from :class:`syndicate.shares.sharing.Sharing`, scripted adapters."""
 
     def __init__(self, accounts: Iterable[Account], dry_run: bool = False) -> None:
         self._accounts = list(accounts)

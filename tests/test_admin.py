@@ -12,11 +12,11 @@ import requests
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from syndicate import shares
 from syndicate.adapters.base import Outcome, ShareResult
 from syndicate.cli import main
 from syndicate.config import Settings
 from syndicate.service import Service
+from syndicate.shares import posting
 from syndicate.web import create_app
 from tests.share_helpers import Clock, account, article, make_service, write_config
 from tests.test_worker_crash import publish
@@ -76,7 +76,7 @@ def test_list_shares_with_filters(server: Server) -> None:
     for i in range(2):
         service.store.upsert_article(article(f"a{i}"), service.now())
     service.sharing.adapter("x").script.append(ShareResult(Outcome.PERMANENT, reason="too long"))
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     everything = server.get("/api/shares", headers=server.auth).json()["shares"]
     assert len(everything) == 4
     fields = {
@@ -131,7 +131,7 @@ def test_overview_shows_articles_states_and_alerts(server: Server) -> None:
     service = server.service
     service.sharing.adapter("x").script.append(ShareResult(Outcome.AUTH, reason="revoked"))
     service.store.upsert_article(article("a1"), service.now())
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     data = server.get("/api/admin/overview", headers=server.auth).json()
     states = {s["network"]: s["state"] for s in data["articles"][0]["shares"]}
     assert states == {"x": "held", "reddit": "sent"}

@@ -10,8 +10,8 @@ import pytest
 
 from syndicate.config import Settings
 from syndicate.errors import IngestError
-from syndicate.ingest import derive_title, normalise
-from syndicate.ingest.text import is_heading, parse_text, strip_footer
+from syndicate.ingest.plaintext import is_heading, parse_text, strip_footer
+from syndicate.ingest.rules import derive_title, normalise
 
 SEED = Path(__file__).parents[1] / "demo" / "inbox" / "000_478f0a629dc41297.txt"
 SEED_HEADINGS = [

@@ -21,9 +21,9 @@ from syndicate.ingest.upstream import (
     parse_feed,
     poll_job,
     poll_upstream,
-    require_safe_expat,
 )
 from syndicate.models import UpstreamSpec
+from syndicate.runtime import require_safe_expat
 from syndicate.service import Service
 from syndicate.store import Store
 from tests.conftest import Clock

@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 
 from syndicate.adapters.base import Outcome, ShareResult
-from syndicate.ledger import (
+from syndicate.shares.ledger import (
     TRANSITIONS,
     Pacing,
     RetryPolicy,

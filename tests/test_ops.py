@@ -9,6 +9,7 @@ import pytest
 from syndicate import shares
 from syndicate.config import Settings
 from syndicate.service import Service
+from syndicate.shares import posting
 from syndicate.store import Store, make_engine
 from tests.share_helpers import Clock, account, article, make_service
 from tests.test_admin import Server
@@ -66,7 +67,7 @@ def test_metrics_expose_ledger_and_feed_numbers(server: Server, clock: Clock) ->
     service = server.service
     service.store.upsert_article(article("a1"), clock.now)
     service.store.upsert_article(article("a2"), clock.now)
-    shares.drain(service, limit=1, owner="w")
+    posting.drain(service, limit=1, owner="w")
     clock.advance(90)
     before = _samples(server.get("/metrics").text)
     service.publisher.render_all(force=True)

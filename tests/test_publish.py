@@ -20,9 +20,9 @@ from syndicate.config import Settings
 from syndicate.errors import ConfigError
 from syndicate.models import Article, FeedSpec, Image, Term
 from syndicate.publish import Publisher, ping_delay, ping_job, render_job
-from syndicate.schema import websub_ping
 from syndicate.service import Service
 from syndicate.store import Store
+from syndicate.store.schema import websub_ping
 from tests.feedcheck import check
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

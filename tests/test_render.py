@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 import pytest
 
-from syndicate import render as rendering
+from syndicate.feeds import common as feed_common
+from syndicate.feeds import render as rendering
+from syndicate.feeds.common import FRAGMENTS, Site
+from syndicate.feeds.render import EMPTY_FEED_DATE, render
 from syndicate.models import Article, FeedSpec, Image, Term
-from syndicate.render import EMPTY_FEED_DATE, Site, render
 from tests.feedcheck import check
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -54,7 +56,7 @@ ARTICLES = [make(n) for n in range(1, 6)]
 @pytest.fixture(autouse=True)
 def cold_cache() -> None:
     """Each test starts with an empty fragment memo."""
-    rendering._FRAGMENTS.clear()
+    FRAGMENTS.clear()
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
@@ -125,7 +127,7 @@ def test_output_is_deterministic_and_cache_matches_cold(fmt: str) -> None:
     warm = render(SPEC, list(reversed(ARTICLES)), fmt, SITE, self_url=url(fmt)).body
     more = [make(9), *ARTICLES]
     incremental = render(SPEC, more, fmt, SITE, self_url=url(fmt)).body
-    rendering._FRAGMENTS.clear()
+    FRAGMENTS.clear()
     assert render(SPEC, ARTICLES, fmt, SITE, self_url=url(fmt)).body == first == warm
     assert render(SPEC, more, fmt, SITE, self_url=url(fmt)).body == incremental
 
@@ -135,7 +137,7 @@ def test_assembled_bytes_equal_whole_document_feedgen(fmt: str) -> None:
     """Fragment assembly gives exactly the bytes feedgen writes for the whole document."""
     updated = max(a.updated for a in ARTICLES)
     gen = rendering.generator(SPEC, fmt, SITE, url(fmt), updated)
-    for item in rendering.ordered(ARTICLES):
+    for item in feed_common.ordered(ARTICLES):
         gen.add_entry(rendering.entry(item, SPEC, SITE, None), order="append")
     expected = gen.rss_str() if fmt == "rss" else gen.atom_str()
     if fmt == "rss":
@@ -252,7 +254,7 @@ def test_duplicate_guids_render_once() -> None:
 
 def test_fragment_cache_is_bounded() -> None:
     """The memo evicts the least recently used fragments beyond its limits."""
-    cache = rendering.FragmentCache(max_entries=2, max_bytes=1000)
+    cache = feed_common.FragmentCache(max_entries=2, max_bytes=1000)
     cache.put_many([(1, ARTICLES[0], b"a"), (2, ARTICLES[1], b"b"), (3, ARTICLES[2], b"c")])
     assert len(cache) == 2
     assert cache.get_many([1, 3], [ARTICLES[0], ARTICLES[2]]) == [None, b"c"]

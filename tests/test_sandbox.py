@@ -10,7 +10,7 @@ from syndicate.adapters.facebook import FacebookAdapter
 from syndicate.adapters.linkedin import LinkedInAdapter
 from syndicate.adapters.reddit import RedditAdapter
 from syndicate.adapters.x import XAdapter
-from syndicate.sandbox import Sandbox
+from syndicate.sandbox.server import Sandbox
 from syndicate.testing import NOW, make_article
 from tests.adapters.conftest import account
 

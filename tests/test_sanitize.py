@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syndicate.sanitize import html_paragraphs, html_to_text, looks_like_html, sanitize_html
+from syndicate.content.sanitize import html_paragraphs, html_to_text, looks_like_html, sanitize_html
 
 BASE = "https://news.example.com/world/2026/11/story"
 

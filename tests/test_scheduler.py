@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from syndicate import scheduler as ticks
 from syndicate.config import Settings
 from syndicate.errors import ConfigError
 from syndicate.service import Service
+from syndicate.worker import scheduler as ticks
 
 
 def test_second_lock_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_lock_is_held_across_processes(tmp_path: Path) -> None:
     lock = ticks.WorkerLock(tmp_path / "scheduler.lock")
     lock.acquire()
     code = (
-        "import sys; from pathlib import Path; from syndicate.scheduler import WorkerLock\n"
+        "import sys; from pathlib import Path; from syndicate.worker.scheduler import WorkerLock\n"
         "from syndicate.errors import ConfigError\n"
         f"l = WorkerLock(Path({str(tmp_path / 'scheduler.lock')!r}))\n"
         "try:\n    l.acquire()\nexcept ConfigError as e:\n    print(e); sys.exit(3)\n"

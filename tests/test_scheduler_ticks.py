@@ -11,9 +11,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.util import ref_to_obj
 from prometheus_client import REGISTRY
 
-from syndicate import scheduler as ticks
 from syndicate.config import Settings
 from syndicate.service import Service
+from syndicate.worker import scheduler as ticks
 
 HERE = "tests.test_scheduler_ticks"  # how the scheduler imports the tick functions below
 calls: Counter[str] = Counter()

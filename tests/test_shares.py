@@ -17,14 +17,15 @@ import sqlalchemy as sa
 
 from syndicate import config, shares
 from syndicate.adapters.base import Outcome, ShareResult
+from syndicate.cli.demo import DEMO_SECRETS
 from syndicate.config import Settings
-from syndicate.demo import DEMO_SECRETS
-from syndicate.ledger import ShareActionError
-from syndicate.sandbox import Sandbox
-from syndicate.schema import share, share_account, share_event
+from syndicate.sandbox.server import Sandbox
 from syndicate.service import Service
+from syndicate.shares import posting, recovery
 from syndicate.shares import view as shares_view
+from syndicate.shares.ledger import ShareActionError
 from syndicate.store import Store
+from syndicate.store.schema import share, share_account, share_event
 from tests.share_helpers import SECRET, Clock, account, article, make_service, write_config
 from tests.test_worker_crash import MARKER, posted_markers
 
@@ -47,7 +48,7 @@ def service(settings: Settings, database_url: str, clock: Clock) -> Iterator[Ser
 
 
 def _states(service: Service) -> dict[str, str]:
-    return {f"{j['article']}/{j['network']}": j["state"] for j in shares.list_jobs(service)}
+    return {f"{j['article']}/{j['network']}": j["state"] for j in shares_view.list_jobs(service)}
 
 
 def _adapter(service: Service, network: str):  # type: ignore[no-untyped-def]
@@ -72,7 +73,7 @@ def test_jobs_are_written_in_the_article_transaction(service: Service, clock: Cl
     with pytest.raises(RuntimeError):
         service.store.upsert_article(article("a1"), clock.now)
     assert service.store.get_article("a1") is None
-    assert shares.list_jobs(service) == []
+    assert shares_view.list_jobs(service) == []
 
 
 def test_unique_job_per_article_network_account(service: Service, clock: Clock) -> None:
@@ -108,17 +109,17 @@ def test_in_flight_is_committed_before_the_request(service: Service, clock: Cloc
 
     _adapter(service, "x").on_send = peek
     service.store.upsert_article(article("a1"), clock.now)
-    assert shares.drain(service, owner=OWNER) == 2
+    assert posting.drain(service, owner=OWNER) == 2
     assert seen == [("in_flight", 1)]
-    jobs = {j["network"]: j for j in shares.jobs_for_article(service, "a1")}
+    jobs = {j["network"]: j for j in shares_view.jobs_for_article(service, "a1")}
     assert jobs["x"]["state"] == "sent" and jobs["x"]["remote_id"] == "x-1"
 
 
 def test_every_transition_is_audited(service: Service, clock: Clock) -> None:
     """pending → claimed → in_flight → sent leaves four events for each job."""
     service.store.upsert_article(article("a1"), clock.now)
-    shares.drain(service, owner=OWNER)
-    job = shares.jobs_for_article(service, "a1")[0]
+    posting.drain(service, owner=OWNER)
+    job = shares_view.jobs_for_article(service, "a1")[0]
     path = [(e["from"], e["to"]) for e in shares_view.events(service, job["id"])]
     assert path == [
         (None, "pending"),
@@ -132,9 +133,9 @@ def test_one_working_job_per_account(service: Service, clock: Clock) -> None:
     """While an account has a claimed job, its next job waits; other accounts are free."""
     for i in range(2):
         service.store.upsert_article(article(f"a{i}"), clock.now)
-    first = shares.claim(service, OWNER)
-    second = shares.claim(service, OWNER)
-    third = shares.claim(service, OWNER)
+    first = posting.claim(service, OWNER)
+    second = posting.claim(service, OWNER)
+    third = posting.claim(service, OWNER)
     assert first is not None and second is not None
     assert first.network != second.network and third is None
 
@@ -149,16 +150,16 @@ def test_rate_limit_waits_for_reset_and_spares_other_accounts(
     )
     for i in range(2):
         service.store.upsert_article(article(f"a{i}"), clock.now)
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     assert len(_adapter(service, "reddit").sent) == 2
     assert len(_adapter(service, "x").sent) == 1
-    waiting = shares.list_jobs(service, network="x", state="retry_wait")[0]
+    waiting = shares_view.list_jobs(service, network="x", state="retry_wait")[0]
     assert waiting["next_attempt_at"] >= reset.isoformat().replace("+00:00", "Z")
     clock.advance(14 * 60)
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     assert len(_adapter(service, "x").sent) == 1  # still before the reset: nothing sent
     clock.advance(3600)
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     assert len(_adapter(service, "x").sent) == 3
     assert set(_states(service).values()) == {"sent"}
 
@@ -170,15 +171,15 @@ def test_auth_failure_holds_only_that_account(service: Service, clock: Clock) ->
     )
     for i in range(3):
         service.store.upsert_article(article(f"a{i}"), clock.now)
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     assert len(_adapter(service, "x").sent) == 1 and len(_adapter(service, "reddit").sent) == 3
-    assert {j["state"] for j in shares.list_jobs(service, network="x")} == {"held"}
+    assert {j["state"] for j in shares_view.list_jobs(service, network="x")} == {"held"}
     messages = [a["message"] for a in shares_view.alerts(service)]
     assert messages == ["reconnect X account @desk: token revoked"]
-    held = shares.list_jobs(service, network="x")[0]
+    held = shares_view.list_jobs(service, network="x")[0]
     assert held["attempts"] == 0  # a hold does not burn attempts
     shares.act(service, held["id"], "retry")  # operator reconnected the account
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     assert set(_states(service).values()) == {"sent"} and shares_view.alerts(service) == []
 
 
@@ -188,12 +189,12 @@ def test_permanent_failure_is_dead_with_reason(service: Service, clock: Clock) -
         ShareResult(Outcome.PERMANENT, status=400, reason="text too long")
     )
     service.store.upsert_article(article("a1"), clock.now)
-    shares.drain(service, owner=OWNER)
-    dead = shares.list_jobs(service, state="dead")[0]
+    posting.drain(service, owner=OWNER)
+    dead = shares_view.list_jobs(service, state="dead")[0]
     assert dead["last_error"] == "text too long"
     shares.act(service, dead["id"], "retry", actor="alice")
     assert shares_view.events(service, dead["id"])[-1]["actor"] == "alice"
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     assert set(_states(service).values()) == {"sent"}
 
 
@@ -205,8 +206,8 @@ def test_config_problem_is_dead_with_a_config_alert(service: Service, clock: Clo
         )
     )
     service.store.upsert_article(article("a1"), clock.now)
-    shares.drain(service, owner=OWNER)
-    dead = shares.list_jobs(service, state="dead")[0]
+    posting.drain(service, owner=OWNER)
+    dead = shares_view.list_jobs(service, state="dead")[0]
     assert (dead["network"], dead["last_error"]) == ("x", "NONEXISTENT_VERSION")
     assert [a["kind"] for a in shares_view.alerts(service)] == ["config"]
 
@@ -216,13 +217,13 @@ def test_unknown_outcome_is_reconciled_not_resent(service: Service, clock: Clock
     x = _adapter(service, "x")
     x.script.append(ShareResult(Outcome.UNKNOWN, reason="read timeout"))
     service.store.upsert_article(article("a1"), clock.now)
-    shares.drain(service, owner=OWNER)
-    job = shares.list_jobs(service, network="x")[0]
+    posting.drain(service, owner=OWNER)
+    job = shares_view.list_jobs(service, network="x")[0]
     assert job["state"] == "unknown"
     x.found[job["share_key"]] = ShareResult(Outcome.POSTED, remote_id="777")
-    shares.reconcile(service, OWNER)
-    shares.drain(service, owner=OWNER)
-    job = shares.list_jobs(service, network="x")[0]
+    recovery.reconcile(service, OWNER)
+    posting.drain(service, owner=OWNER)
+    job = shares_view.list_jobs(service, network="x")[0]
     assert (job["state"], job["remote_id"], len(x.sent)) == ("sent", "777", 1)
 
 
@@ -231,13 +232,13 @@ def test_unknown_without_match_goes_to_review(service: Service, clock: Clock) ->
     x = _adapter(service, "x")
     x.script.append(ShareResult(Outcome.UNKNOWN, reason="502"))
     service.store.upsert_article(article("a1"), clock.now)
-    shares.drain(service, owner=OWNER)
-    shares.reconcile(service, OWNER)
-    assert shares.list_jobs(service, network="x")[0]["state"] == "unknown"  # too early
+    posting.drain(service, owner=OWNER)
+    recovery.reconcile(service, OWNER)
+    assert shares_view.list_jobs(service, network="x")[0]["state"] == "unknown"  # too early
     clock.advance(120)
-    shares.reconcile(service, OWNER)
-    shares.drain(service, owner=OWNER)
-    assert shares.list_jobs(service, network="x")[0]["state"] == "needs_review"
+    recovery.reconcile(service, OWNER)
+    posting.drain(service, owner=OWNER)
+    assert shares_view.list_jobs(service, network="x")[0]["state"] == "needs_review"
     assert len(x.sent) == 1
     assert any(a["kind"] == "needs_review" for a in shares_view.alerts(service))
 
@@ -245,15 +246,15 @@ def test_unknown_without_match_goes_to_review(service: Service, clock: Clock) ->
 def test_sweep_recovers_expired_leases(service: Service, clock: Clock) -> None:
     """An expired claim returns to pending; an expired in-flight job becomes unknown."""
     service.store.upsert_article(article("a1"), clock.now)
-    first = shares.claim(service, OWNER)
-    second = shares.claim(service, OWNER)
+    first = posting.claim(service, OWNER)
+    second = posting.claim(service, OWNER)
     assert first is not None and second is not None
     with service.store.begin() as conn:
         conn.execute(share.update().where(share.c.id == second.id).values(state="in_flight"))
     clock.advance(3600)
-    assert shares.sweep(service) == 2
-    assert shares.list_jobs(service, network=first.network)[0]["state"] == "pending"
-    assert shares.list_jobs(service, network=second.network)[0]["state"] == "unknown"
+    assert recovery.sweep(service) == 2
+    assert shares_view.list_jobs(service, network=first.network)[0]["state"] == "pending"
+    assert shares_view.list_jobs(service, network=second.network)[0]["state"] == "unknown"
 
 
 def test_dry_run_records_the_redacted_request_and_sends_nothing(
@@ -263,8 +264,8 @@ def test_dry_run_records_the_redacted_request_and_sends_nothing(
     svc = make_service(settings, database_url, [account("x", dry_run=True)], clock)
     try:
         svc.store.upsert_article(article("a1"), clock.now)
-        shares.drain(svc, owner=OWNER)
-        job = shares.list_jobs(svc)[0]
+        posting.drain(svc, owner=OWNER)
+        job = shares_view.list_jobs(svc)[0]
         preview = shares_view.request_preview(svc, job["id"])
         assert job["dry_run"] and job["state"] == "sent" and svc.sharing.adapter("x").sent == []
         assert preview is not None and SECRET not in preview
@@ -286,10 +287,10 @@ def test_spacing_and_token_bucket_trickle_a_burst(
             svc.store.upsert_article(article(f"a{i}"), clock.now)
         sent_at = []
         for _ in range(30):
-            shares.drain(svc, owner=OWNER)
+            posting.drain(svc, owner=OWNER)
             sent_at.extend(
                 j["sent_at"]
-                for j in shares.list_jobs(svc, state="sent")
+                for j in shares_view.list_jobs(svc, state="sent")
                 if j["sent_at"] not in sent_at
             )
             clock.advance(60)
@@ -310,14 +311,14 @@ def test_unpublish_cancels_and_edit_reshares_when_asked(
     svc = make_service(settings, database_url, accts, clock)
     try:
         svc.store.upsert_article(article("a1"), clock.now)
-        shares.drain(svc, owner=OWNER)
-        old_key = shares.list_jobs(svc, network="x")[0]["share_key"]
+        posting.drain(svc, owner=OWNER)
+        old_key = shares_view.list_jobs(svc, network="x")[0]["share_key"]
         svc.store.upsert_article(article("a1", title="Corrected"), clock.now)
-        x_job = shares.list_jobs(svc, network="x")[0]
+        x_job = shares_view.list_jobs(svc, network="x")[0]
         assert x_job["state"] == "pending" and x_job["share_key"] != old_key
-        assert shares.list_jobs(svc, network="reddit")[0]["state"] == "sent"
+        assert shares_view.list_jobs(svc, network="reddit")[0]["state"] == "sent"
         svc.store.unpublish("a1", clock.now)
-        assert shares.list_jobs(svc, network="x")[0]["state"] == "cancelled"
+        assert shares_view.list_jobs(svc, network="x")[0]["state"] == "cancelled"
     finally:
         svc.close()
 
@@ -325,7 +326,7 @@ def test_unpublish_cancels_and_edit_reshares_when_asked(
 def test_operator_actions(service: Service, clock: Clock) -> None:
     """cancel, resolve and reshare move jobs as allowed; a refused action says why."""
     service.store.upsert_article(article("a1"), clock.now)
-    x_id = shares.list_jobs(service, network="x")[0]["id"]
+    x_id = shares_view.list_jobs(service, network="x")[0]["id"]
     assert shares.act(service, x_id, "cancel")["state"] == "cancelled"
     with pytest.raises(ShareActionError, match="cannot resolve a job that is cancelled"):
         shares.act(service, x_id, "resolve")
@@ -350,7 +351,7 @@ def test_republish_queues_jobs_for_a_draft(service: Service, clock: Clock) -> No
     """An article stored unpublished gets its jobs when it is first published."""
     draft = article("a1", status="unpublished")
     service.store.upsert_article(draft, clock.now)
-    assert shares.list_jobs(service) == []
+    assert shares_view.list_jobs(service) == []
     service.store.upsert_article(replace(draft, status="published"), clock.now)
     assert set(_states(service).values()) == {"pending"}
 
@@ -375,9 +376,9 @@ def live(tmp_path: Path, clock: Clock) -> Iterator[tuple[Service, Sandbox]]:
 def _run(service: Service, minutes: int) -> None:
     """Let the worker run for *minutes* of injected time, ticking every minute."""
     for _ in range(minutes):
-        shares.sweep(service)
-        shares.reconcile(service, OWNER)
-        shares.drain(service, owner=OWNER)
+        recovery.sweep(service)
+        recovery.reconcile(service, OWNER)
+        posting.drain(service, owner=OWNER)
         service.clock.advance(60)  # type: ignore[attr-defined]
 
 
@@ -402,7 +403,7 @@ def test_429_storm_waits_for_every_reset_then_succeeds(live: tuple[Service, Sand
     for hit in throttled:
         later = [e for e in log if e["network"] == hit["network"] and e["seq"] > hit["seq"]]
         assert later and all(e["time"] >= hit["time"] + 600 for e in later)
-    assert {j["state"] for j in shares.list_jobs(service)} == {"sent"}
+    assert {j["state"] for j in shares_view.list_jobs(service)} == {"sent"}
     assert max(posted_markers(box).values()) == 1
 
 
@@ -411,18 +412,18 @@ def test_5xx_burst_is_reconciled_or_flagged_never_resent(live: tuple[Service, Sa
     service, box = live
     box.set_faults(error_rate=1.0, error_accepts=True, networks=["x"])
     _publish(service, 2)
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     box.set_faults(error_accepts=False)
     _publish(service, 1, first=2)  # its x job meets a 502 that did not post
-    shares.drain(service, owner=OWNER)
+    posting.drain(service, owner=OWNER)
     box.set_faults(error_rate=0.0)
     _run(service, 5)
-    states = {j["article"]: j["state"] for j in shares.list_jobs(service, network="x")}
+    states = {j["article"]: j["state"] for j in shares_view.list_jobs(service, network="x")}
     assert states == {"s0": "sent", "s1": "sent", "s2": "needs_review"}
-    review = shares.list_jobs(service, state="needs_review")[0]
+    review = shares_view.list_jobs(service, state="needs_review")[0]
     shares.act(service, review["id"], "resolve", posted=False)  # operator: it is not there
     _run(service, 2)
-    assert {j["state"] for j in shares.list_jobs(service)} == {"sent"}
+    assert {j["state"] for j in shares_view.list_jobs(service)} == {"sent"}
     assert set(posted_markers(box).values()) == {1}
 
 
@@ -434,7 +435,7 @@ def test_auth_failure_holds_one_account_against_the_sandbox(
     box.set_faults(auth_fail=["demo-x-user-token"])
     _publish(service, 3)
     _run(service, 3)
-    by_state = Counter((j["network"], j["state"]) for j in shares.list_jobs(service))
+    by_state = Counter((j["network"], j["state"]) for j in shares_view.list_jobs(service))
     assert by_state == {
         ("x", "held"): 3,
         ("facebook", "sent"): 3,
@@ -445,9 +446,9 @@ def test_auth_failure_holds_one_account_against_the_sandbox(
         "reconnect X account @demonews"
     ]
     box.set_faults(auth_fail=[])
-    shares.act(service, shares.list_jobs(service, network="x")[0]["id"], "retry")
+    shares.act(service, shares_view.list_jobs(service, network="x")[0]["id"], "retry")
     _run(service, 3)
-    assert {j["state"] for j in shares.list_jobs(service)} == {"sent"}
+    assert {j["state"] for j in shares_view.list_jobs(service)} == {"sent"}
 
 
 def test_no_token_reaches_logs_or_the_ledger(
@@ -459,7 +460,7 @@ def test_no_token_reaches_logs_or_the_ledger(
     box.set_faults(auth_fail=["demo-x-user-token"], error_rate=1.0, networks=["x", "facebook"])
     _publish(service, 2)
     _run(service, 3)
-    states = {(j["network"], j["state"]) for j in shares.list_jobs(service)}
+    states = {(j["network"], j["state"]) for j in shares_view.list_jobs(service)}
     assert {("x", "held"), ("reddit", "sent")} <= states
     assert {s for n, s in states if n == "facebook"} <= {"unknown", "needs_review"}
     with service.store.read() as conn:
@@ -484,8 +485,8 @@ def test_bad_pacing_options_hold_the_job_with_the_reason(
     svc = make_service(settings, database_url, [account("x", slots=["8am"])], clock)
     try:
         svc.store.upsert_article(article("a1"), clock.now)
-        shares.drain(svc, owner=OWNER)
-        job = shares.list_jobs(svc)[0]
+        posting.drain(svc, owner=OWNER)
+        job = shares_view.list_jobs(svc)[0]
         assert job["state"] == "held" and "bad pacing options for x:desk" in job["last_error"]
         assert svc.store.get_article("a1") is not None
         [alert] = shares_view.alerts(svc)

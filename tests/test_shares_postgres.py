@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from syndicate import shares
-from syndicate.demo import DEMO_ACCOUNTS
-from syndicate.sandbox import Sandbox
-from syndicate.schema import share_event
+from syndicate.cli.demo import DEMO_ACCOUNTS
+from syndicate.sandbox.server import Sandbox
+from syndicate.shares import view as shares_view
+from syndicate.store.schema import share_event
 from tests.test_worker_crash import check_ledger, posted_markers, publish, write_config
 
 pytestmark = pytest.mark.postgres
@@ -26,12 +26,14 @@ RACER = """
 import time
 import sqlalchemy as sa
 from syndicate import config, shares
-from syndicate.schema import share
+from syndicate.shares import view as shares_view
+from syndicate.shares import posting
+from syndicate.store.schema import share
 from syndicate.service import Service
 service = Service.open(config.load())
 open_states = ("pending", "retry_wait", "claimed", "in_flight")
 while True:
-    if shares.drain(service, limit=20):
+    if posting.drain(service, limit=20):
         continue
     with service.store.read() as conn:
         left = conn.execute(sa.select(sa.func.count()).where(share.c.state.in_(open_states)))
@@ -74,7 +76,7 @@ def test_racing_workers_post_each_job_exactly_once(tmp_path: Path, postgres_url:
                     .all()
                 )
             assert len(owners) >= 2, "the workers did not overlap"
-            assert shares.list_jobs(service, state="claimed") == []
+            assert shares_view.list_jobs(service, state="claimed") == []
             assert sum(posted_markers(sandbox).values()) == ARTICLES * len(DEMO_ACCOUNTS)
         finally:
             service.sharing.close()

@@ -14,13 +14,13 @@ import pytest
 from sharing_support import ARTICLE_URL, SECRETS, TOKENS, WHEN, make_article, share_table
 from twitter_text import extract_urls
 
+from syndicate.adapters.x_length import weighted_length
 from syndicate.config import Settings
 from syndicate.errors import ConfigError
 from syndicate.models import Image, Term
 from syndicate.service import Service
-from syndicate.sharing import Sharing
-from syndicate.sharing.compose import add_query_params, make_hashtag, strip_tracking
-from syndicate.xtext import weighted_length
+from syndicate.shares.compose import add_query_params, make_hashtag, strip_tracking
+from syndicate.shares.sharing import Sharing
 
 MakeSharing = Callable[..., Sharing]
 

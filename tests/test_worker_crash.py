@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 from syndicate import config, shares
-from syndicate.demo import DEMO_ACCOUNTS
-from syndicate.sandbox import Sandbox
+from syndicate.cli.demo import DEMO_ACCOUNTS
+from syndicate.sandbox.server import Sandbox
 from syndicate.service import Service
+from syndicate.shares import posting
+from syndicate.shares import view as shares_view
 from tests.share_helpers import article, write_config
 
 ARTICLES = 50  # × 4 demo accounts = 200 jobs
@@ -32,13 +34,14 @@ MARKER = re.compile(r"utm_id=([0-9a-f]{16})")
 # the time we restart, so the sweep is told an hour has passed), then post until idle.
 WORKER = """
 from datetime import timedelta
-from syndicate import config, shares
+from syndicate import config
+from syndicate.shares import posting, recovery
 from syndicate.service import Service
 service = Service.open(config.load())
 later = service.now() + timedelta(hours=1)
-shares.sweep(service, now=later)
-shares.reconcile(service, shares.owner_id(), now=later, limit=1000)
-while shares.drain(service, limit=50):
+recovery.sweep(service, now=later)
+recovery.reconcile(service, posting.owner_id(), now=later, limit=1000)
+while posting.drain(service, limit=50):
     pass
 service.sharing.close()
 service.close()
@@ -64,7 +67,7 @@ def run_worker(config_path: Path, crashpoint: str | None = None, *, timeout: flo
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
     env["SYNDICATE_CONFIG"] = str(config_path)
     if crashpoint:
-        env[shares.CRASHPOINT_ENV] = crashpoint
+        env[posting.CRASHPOINT_ENV] = crashpoint
     done = subprocess.run(
         [sys.executable, "-c", WORKER],
         env=env,
@@ -91,7 +94,7 @@ def posted_markers(sandbox: Sandbox) -> Counter[str]:
 
 def check_ledger(service: Service, sandbox: Sandbox, expected: int) -> dict[str, Any]:
     """Every job once at most on the network; every job sent or flagged; none lost."""
-    jobs = shares.list_jobs(service, limit=10_000)
+    jobs = shares_view.list_jobs(service, limit=10_000)
     posts = posted_markers(sandbox)
     assert len(jobs) == expected, "a job was lost"
     assert max(posts.values()) == 1, f"duplicates: {[k for k, n in posts.items() if n > 1]}"

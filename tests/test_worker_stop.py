@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from syndicate import config, shares
-from syndicate.sandbox import Sandbox
+from syndicate import config
+from syndicate.sandbox.server import Sandbox
 from syndicate.service import Service
+from syndicate.shares import view as shares_view
 from tests.share_helpers import article, write_config
 
 ARTICLES = 10  # × 4 demo accounts = 40 jobs, far more than one can post during the stop
@@ -28,7 +29,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def _states(service: Service) -> Counter[str]:
-    return Counter(j["state"] for j in shares.list_jobs(service, limit=1000))
+    return Counter(j["state"] for j in shares_view.list_jobs(service, limit=1000))
 
 
 def _wait_for_in_flight(service: Service, proc: subprocess.Popen[str]) -> None:

@@ -10,14 +10,7 @@ import threading
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from syndicate.adapters.base import (
-    Account,
-    Outcome,
-    ShareAdapter,
-    ShareRequest,
-    ShareResult,
-    redact,
-)
+from syndicate.adapters.base import ShareAdapter
 from syndicate.errors import AdapterNotFound
 
 GROUP = "syndicate.adapters"
@@ -31,19 +24,6 @@ REQUIRED_ATTRS = (
 )
 REQUIRED_METHODS = ("intent_url", "build", "send", "lookup", "capabilities", "close")
 
-__all__ = [
-    "GROUP",
-    "Account",
-    "AdapterNotFound",
-    "Outcome",
-    "ShareAdapter",
-    "ShareRequest",
-    "ShareResult",
-    "available",
-    "describe",
-    "load",
-    "redact",
-]
 
 _cache: dict[str, type[ShareAdapter]] = {}
 _lock = threading.Lock()

@@ -23,9 +23,9 @@ from syndicate.adapters._http import (
     reason_of,
 )
 from syndicate.adapters.base import Account, Outcome, ShareRequest, ShareResult
+from syndicate.content.text import shorten
 from syndicate.errors import ConfigError
 from syndicate.models import Article
-from syndicate.text import shorten
 
 INTENT = "https://www.linkedin.com/sharing/share-offsite/"
 COMMENTARY_LIMIT = 3000

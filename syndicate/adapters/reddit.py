@@ -24,9 +24,9 @@ from syndicate.adapters._http import (
     unexpected_answer,
 )
 from syndicate.adapters.base import Account, Outcome, ShareRequest, ShareResult
+from syndicate.content.text import shorten
 from syndicate.errors import ConfigError
 from syndicate.models import Article
-from syndicate.text import shorten
 
 INTENT = "https://www.reddit.com/submit"
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from requests_oauthlib import OAuth1
 
-from syndicate import xtext
+from syndicate.adapters import x_length as xtext
 from syndicate.adapters._http import (
     HttpAdapter,
     common_answer,

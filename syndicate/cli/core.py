@@ -15,10 +15,10 @@ import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from syndicate import scheduler as ticks
 from syndicate.cli import Context, main, pass_context
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.service import Service
+from syndicate.worker import scheduler as ticks
 
 
 def open_service(ctx: Context, **overrides: Any) -> Service:
@@ -71,7 +71,7 @@ def run(ctx: Context, demo: bool) -> None:
     """Run everything in one process: web server, scheduler (ingest, feeds, shares)."""
     from werkzeug.serving import make_server
 
-    from syndicate import demo as demo_mode
+    from syndicate.cli import demo as demo_mode
     from syndicate.web import create_app
 
     settings = ctx.settings

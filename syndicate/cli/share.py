@@ -16,8 +16,8 @@ from syndicate.cli import Context, main, pass_context
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Article
 from syndicate.service import Service
-from syndicate.sharing import Sharing
-from syndicate.sharing.settings import secret_values
+from syndicate.shares.accounts import secret_values
+from syndicate.shares.sharing import Sharing
 
 
 class Refused(click.ClickException):

@@ -18,24 +18,20 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from syndicate import metrics
+from syndicate.content.text import clean_xml_text
 from syndicate.errors import IngestError
-from syndicate.ingest.rules import derive_title, normalise, present
+from syndicate.ingest.rules import normalise, present
 from syndicate.models import Article
 from syndicate.store import Change, Store
-from syndicate.text import clean_xml_text
 
 if TYPE_CHECKING:
     from syndicate.service import Service
 
-__all__ = [
-    "IngestError", "PartialIngestError", "RawArticle", "decode_utf8", "derive_title",
-    "ingest_many", "ingest_raw", "load_parsers", "normalise",
-]  # fmt: skip
 
 Parser = Callable[[bytes, str], list[dict[str, Any]]]
 PARSERS_GROUP = "syndicate.parsers"
 BUILTIN_PARSERS = {
-    "txt": "syndicate.ingest.text:parse_text",
+    "txt": "syndicate.ingest.plaintext:parse_text",
     "md": "syndicate.ingest.markdown:parse_markdown",
     "json": "syndicate.ingest.jsonfile:parse_json",
     "jsonl": "syndicate.ingest.jsonfile:parse_jsonl",

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from syndicate.content.text import slugify
 from syndicate.errors import IngestError, StoreError
 from syndicate.ingest import PartialIngestError, RawArticle, ingest_many, load_parsers
 from syndicate.ingest.rules import present
 from syndicate.store import Change
-from syndicate.text import slugify
 
 if TYPE_CHECKING:
     from syndicate.service import Service

@@ -26,10 +26,10 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from syndicate.config import Settings
+from syndicate.content.sanitize import html_paragraphs, html_to_text, looks_like_html, sanitize_html
+from syndicate.content.text import clean_xml_text, shorten, slugify
 from syndicate.errors import IngestError
 from syndicate.models import Article, Image, Term
-from syndicate.sanitize import html_paragraphs, html_to_text, looks_like_html, sanitize_html
-from syndicate.text import clean_xml_text, shorten, slugify
 
 T = TypeVar("T")
 

@@ -31,12 +31,12 @@ import requests
 import sqlalchemy as sa
 
 from syndicate import net
+from syndicate.content.text import slugify
 from syndicate.errors import FetchError, IngestError, StoreError
 from syndicate.ingest import ingest_many
 from syndicate.models import UpstreamSpec
-from syndicate.runtime import require_safe_expat as require_safe_expat
-from syndicate.schema import upstream_state
-from syndicate.text import slugify
+from syndicate.runtime import require_safe_expat
+from syndicate.store.schema import upstream_state
 
 if TYPE_CHECKING:
     from syndicate.service import Service
@@ -288,7 +288,7 @@ def _whole_number(value: Any) -> int | None:
 
 
 def _html_text(markup: str) -> str:
-    from syndicate.sanitize import html_to_text
+    from syndicate.content.sanitize import html_to_text
 
     return html_to_text(markup)
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from syndicate.schema import metadata
+from syndicate.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -19,20 +19,3 @@ Modules: :mod:`.server` (HTTP server, admin endpoints, request log), :mod:`.stat
 (memory and fault knobs), :mod:`.common` (request/reply types, the posting flow), and one
 module per fake network (:mod:`.facebook`, :mod:`.x`, :mod:`.reddit`, :mod:`.linkedin`).
 """
-
-from __future__ import annotations
-
-from syndicate.sandbox.common import Call, Reply, http_error
-from syndicate.sandbox.server import ROUTES, Sandbox, run_sandbox
-from syndicate.sandbox.state import DEFAULT_FAULTS, State
-
-__all__ = [
-    "DEFAULT_FAULTS",
-    "ROUTES",
-    "Call",
-    "Reply",
-    "Sandbox",
-    "State",
-    "http_error",
-    "run_sandbox",
-]

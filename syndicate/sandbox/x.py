@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from syndicate import xtext
+from syndicate.adapters import x_length as xtext
 from syndicate.sandbox.common import OAUTH_PARAM, Call, Reply, Route, create, now_iso
 from syndicate.sandbox.state import State
 

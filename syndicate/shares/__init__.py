@@ -1,6 +1,6 @@
 """The share ledger's public face: queueing with the article, operator actions, ticks.
 
-Rules live in :mod:`syndicate.ledger` (pure); the worker in :mod:`syndicate.shares.worker`;
+Rules live in :mod:`syndicate.shares.ledger` (pure); the worker in :mod:`syndicate.shares.posting`;
 read-side queries in :mod:`syndicate.shares.view`. The scheduler calls the ``*_job``
 functions here.
 """
@@ -16,22 +16,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from syndicate.adapters.base import Account
-from syndicate.ledger import Pacing, State, action_target, ready_at, share_key
 from syndicate.models import Article
-from syndicate.schema import share, worker_heartbeat
 from syndicate.shares import db
-from syndicate.shares.recovery import reconcile as reconcile
-from syndicate.shares.recovery import sweep as sweep
+from syndicate.shares.ledger import Pacing, State, action_target, ready_at, share_key
+from syndicate.shares.posting import drain, owner_id
+from syndicate.shares.recovery import reconcile, sweep
 from syndicate.shares.view import job_dict
-from syndicate.shares.view import jobs_for_article as jobs_for_article
-from syndicate.shares.view import list_jobs as list_jobs
-from syndicate.shares.worker import CRASHPOINT_ENV as CRASHPOINT_ENV
-from syndicate.shares.worker import claim as claim
-from syndicate.shares.worker import drain as drain
-from syndicate.shares.worker import owner_id as owner_id
-from syndicate.shares.worker import process as process
-from syndicate.shares.worker import record as record
 from syndicate.store import insert_into
+from syndicate.store.schema import share, worker_heartbeat
 
 if TYPE_CHECKING:
     from syndicate.service import Service

@@ -1,7 +1,7 @@
 """Ledger building blocks: locked reads, audited transitions, per-account state.
 
 Every state change of a share job goes through :func:`move`, which checks the
-transition against :mod:`syndicate.ledger` and writes its ``share_event`` row in the
+transition against :mod:`syndicate.shares.ledger` and writes its ``share_event`` row in the
 same transaction.
 """
 
@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from syndicate.adapters.base import Account
-from syndicate.ledger import CLAIMABLE, ShareNotFound, State, check_transition, share_key
-from syndicate.schema import share, share_account, share_event
+from syndicate.shares.ledger import CLAIMABLE, ShareNotFound, State, check_transition, share_key
 from syndicate.store import insert_into
+from syndicate.store.schema import share, share_account, share_event
 
 if TYPE_CHECKING:
     from syndicate.service import Service

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Row
 
 from syndicate import metrics
 from syndicate.adapters.base import Outcome, ShareResult
-from syndicate.ledger import State, after_lookup
-from syndicate.schema import share
 from syndicate.shares import db
-from syndicate.shares.worker import posted_values
+from syndicate.shares.ledger import State, after_lookup
+from syndicate.shares.posting import posted_values
+from syndicate.store.schema import share
 
 if TYPE_CHECKING:
     from syndicate.service import Service

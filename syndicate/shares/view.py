@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-from syndicate.ledger import State
-from syndicate.schema import article, share, share_account, share_event, worker_heartbeat
+from syndicate.shares.ledger import State
+from syndicate.store.schema import article, share, share_account, share_event, worker_heartbeat
 
 if TYPE_CHECKING:
     from syndicate.service import Service

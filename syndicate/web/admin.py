@@ -13,9 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from syndicate import shares
-from syndicate.ledger import ACTIONS, ShareActionError, ShareNotFound, State
 from syndicate.service import Service
 from syndicate.shares import view as shares_view
+from syndicate.shares.ledger import ACTIONS, ShareActionError, ShareNotFound, State
 from syndicate.web import service_of
 from syndicate.web.auth import require_token
 from syndicate.web.errors import json_error
@@ -79,7 +79,7 @@ def list_shares() -> Response:
                 "state": f"unknown state {state!r}; one of {', '.join(s.value for s in State)}"
             },
         )
-    jobs = shares.list_jobs(
+    jobs = shares_view.list_jobs(
         _service(),
         article=request.args.get("article") or None,
         state=state,

@@ -76,7 +76,7 @@ def checked_fields(raw: dict[str, Any], service: Service) -> dict[str, Any]:
 
     The 422 then names every other bad field too, so one round trip shows them all.
     """
-    from syndicate.ingest import normalise
+    from syndicate.ingest.rules import normalise
 
     known = {name: value for name, value in raw.items() if name in FIELDS}
     problems = {name: "unknown field" for name in raw if name not in FIELDS}

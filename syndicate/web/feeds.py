@@ -24,8 +24,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.http import http_date, parse_accept_header, parse_date
 
 from syndicate import metrics
+from syndicate.feeds.render import MEDIA_TYPES
 from syndicate.models import FEED_FORMATS, FeedFormat
-from syndicate.publish import MEDIA_TYPES, FileStamp, file_stamp
+from syndicate.publish import FileStamp, file_stamp
 from syndicate.service import Service
 from syndicate.web import service_of
 from syndicate.web.errors import json_error, wants_json

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, render_template
 from markupsafe import Markup
 
-from syndicate.sanitize import sanitize_html
+from syndicate.content.sanitize import sanitize_html
 from syndicate.web import service_of
 from syndicate.web.feeds import feed_links
 

@@ -20,7 +20,7 @@ from syndicate.adapters.base import Account, redact
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Article
 from syndicate.service import Service
-from syndicate.sharing.settings import secret_values
+from syndicate.shares.accounts import secret_values
 from syndicate.web import service_of
 from syndicate.web.auth import require_token
 from syndicate.web.errors import json_error
@@ -110,7 +110,7 @@ def _account_entry(service: Service, article: Article, account: Account) -> dict
 def _jobs(service: Service, article_id: str) -> list[dict[str, Any]] | None:
     """The ledger's jobs for the article, when the ledger is installed."""
     try:
-        from syndicate.shares import jobs_for_article
+        from syndicate.shares.view import jobs_for_article
     except ImportError:
         return None
     finder: Callable[[Service, str], Any] = jobs_for_article

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from syndicate.adapters.base import Account, Outcome, ShareResult
-from syndicate.sandbox import Sandbox
+from syndicate.sandbox.server import Sandbox
 from syndicate.testing import NOW, make_article
 
 SECRETS = {

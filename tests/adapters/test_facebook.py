@@ -10,7 +10,7 @@ import requests
 
 from syndicate.adapters.base import Outcome
 from syndicate.adapters.facebook import FacebookAdapter
-from syndicate.sandbox import Sandbox
+from syndicate.sandbox.server import Sandbox
 from syndicate.testing import NOW, check_adapter, make_article
 from tests.adapters.conftest import account, assert_outcome, post_against
 

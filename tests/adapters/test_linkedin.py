@@ -10,8 +10,8 @@ import requests
 
 from syndicate.adapters.base import Outcome
 from syndicate.adapters.linkedin import LinkedInAdapter, escape_little_text, fit_commentary
-from syndicate.sandbox import Sandbox
 from syndicate.sandbox.linkedin import shown
+from syndicate.sandbox.server import Sandbox
 from syndicate.testing import NOW, check_adapter, make_article
 from tests.adapters.conftest import account, assert_outcome, post_against
 

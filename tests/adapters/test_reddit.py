@@ -12,7 +12,7 @@ import requests
 
 from syndicate.adapters.base import Outcome
 from syndicate.adapters.reddit import RedditAdapter
-from syndicate.sandbox import Sandbox
+from syndicate.sandbox.server import Sandbox
 from syndicate.testing import NOW, check_adapter, make_article
 from tests.adapters.conftest import SECRETS, account, canned
 

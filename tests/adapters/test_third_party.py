@@ -12,11 +12,13 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from syndicate import adapters, shares
+from syndicate import adapters
 from syndicate.adapters.base import Account, Outcome
 from syndicate.cli import main
 from syndicate.config import Settings
 from syndicate.service import Service
+from syndicate.shares import posting
+from syndicate.shares import view as shares_view
 from syndicate.testing import NOW, check_adapter, make_article
 from tests.adapters.conftest import canned
 
@@ -134,10 +136,10 @@ def test_third_party_adapter_through_config_and_ledger(
         try:
             service.sharing.validate()
             service.store.upsert_article(make_article(), NOW)
-            [queued] = shares.list_jobs(service)
+            [queued] = shares_view.list_jobs(service)
             assert (queued["network"], queued["state"]) == ("mastodon", "pending")
-            assert shares.drain(service) == 1
-            [job] = shares.list_jobs(service)
+            assert posting.drain(service) == 1
+            [job] = shares_view.list_jobs(service)
             intent = service.sharing.intent_url(make_article(), "mastodon")
         finally:
             service.close()

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from syndicate import xtext
+from syndicate.adapters import x_length as xtext
 from syndicate.adapters.base import Outcome
 from syndicate.adapters.x import XAdapter
 from syndicate.errors import ConfigError
-from syndicate.sandbox import Sandbox
+from syndicate.sandbox.server import Sandbox
 from syndicate.testing import NOW, check_adapter, make_article
 from tests.adapters.conftest import SECRETS, account, assert_outcome, canned, post_against
 

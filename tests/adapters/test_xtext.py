@@ -10,7 +10,7 @@ import pytest
 from twitter_text import parse_tweet
 from twitter_text.config import config
 
-from syndicate import xtext
+from syndicate.adapters import x_length as xtext
 
 DATA = json.loads((Path(__file__).parent / "data" / "twitter_text_weighted.json").read_text())
 V3_CASES = [

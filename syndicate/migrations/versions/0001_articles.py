@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from syndicate.schema import UTCDateTime
+from syndicate.store.schema import UTCDateTime
 
 revision = "0001"
 down_revision = None

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from syndicate.feed_common import (
+from syndicate.content.text import clean_xml_text
+from syndicate.feeds.common import (
     ShareHtml,
     Site,
     cleaned,
@@ -23,7 +24,6 @@ from syndicate.feed_common import (
     utc,
 )
 from syndicate.models import Article, FeedSpec
-from syndicate.text import clean_xml_text
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 

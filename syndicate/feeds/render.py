@@ -4,7 +4,7 @@ Pure: no I/O, no clock. The same articles give byte-identical output. Each entry
 serialised fragment is memoised in a bounded LRU (``_FRAGMENTS``), so re-rendering
 after one new article serialises only that one; the assembled bytes equal what
 feedgen builds for the whole document, plus the fixes. What all formats share lives in
-:mod:`syndicate.feed_common`, JSON Feed in :mod:`syndicate.jsonfeed`.
+:mod:`syndicate.feeds.common`, JSON Feed in :mod:`syndicate.feeds.jsonfeed`.
 
 Decisions (docs/feeds.md §2.2, R1–R22):
 
@@ -36,10 +36,9 @@ from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from syndicate import jsonfeed
-from syndicate.feed_common import (
-    FRAGMENTS,
-    FragmentCache,
+from syndicate.content.text import clean_xml_text
+from syndicate.feeds import jsonfeed
+from syndicate.feeds.common import (
     ShareHtml,
     Site,
     cleaned,
@@ -53,32 +52,7 @@ from syndicate.feed_common import (
     term_labels,
     utc,
 )
-from syndicate.jsonfeed import JSON_FEED_VERSION, json_head, json_item
 from syndicate.models import Article, FeedFormat, FeedSpec
-from syndicate.text import clean_xml_text
-
-__all__ = [
-    "EMPTY_FEED_DATE",
-    "JSON_FEED_VERSION",
-    "MEDIA_TYPES",
-    "FragmentCache",
-    "RenderedFeed",
-    "ShareHtml",
-    "Site",
-    "cleaned",
-    "entry",
-    "entry_id",
-    "fix_plain_text",
-    "generator",
-    "json_head",
-    "json_item",
-    "modified",
-    "ordered",
-    "render",
-    "section_link",
-    "term_labels",
-    "utc",
-]
 
 EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 MEDIA_TYPES: dict[str, str] = {
@@ -86,7 +60,6 @@ MEDIA_TYPES: dict[str, str] = {
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json",
 }
-_FRAGMENTS = FRAGMENTS  # the entry memo, by its old name (tests and the bench clear it)
 _ATOM_LINK_ATTRS = ("rel", "type", "hreflang", "title", "length")
 # Plain-text RSS elements: lxml writes "&lt;", which the validator reads as escaped HTML.
 _DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"

@@ -8,7 +8,7 @@ from typing import Any
 
 from syndicate.config import Settings
 
-DEMO_INBOX = Path(__file__).resolve().parent.parent / "demo" / "inbox"
+DEMO_INBOX = Path(__file__).resolve().parents[2] / "demo" / "inbox"
 
 DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
     {"network": "facebook", "name": "demo-page", "page_id": "1000000000001"},
@@ -58,7 +58,7 @@ def prepare(settings: Settings) -> Settings:
 
 def start_sandbox(settings: Settings) -> Any:
     """Start the four fake social APIs on the sandbox port, in this process."""
-    from syndicate.sandbox import Sandbox
+    from syndicate.sandbox.server import Sandbox
 
     sandbox = Sandbox(port=settings.sandbox_port)
     sandbox.start()

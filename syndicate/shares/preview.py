@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from syndicate.models import Article, Image
-from syndicate.sharing.markup import image_type
+from syndicate.shares.markup import image_type
 
 Severity = Literal["error", "warning"]
 ALL = "all"

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 import nh3
 
-from syndicate.text import clean_xml_text
+from syndicate.content.text import clean_xml_text
 
 POLICY_VERSION = 1
 

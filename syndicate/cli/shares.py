@@ -10,7 +10,8 @@ import click
 from syndicate import shares
 from syndicate.cli import Context, main, pass_context
 from syndicate.cli.core import open_service
-from syndicate.ledger import ShareActionError, ShareNotFound, State
+from syndicate.shares import view as shares_view
+from syndicate.shares.ledger import ShareActionError, ShareNotFound, State
 from syndicate.shares.view import LIST_FIELDS
 
 # The API's fields, with the id operators type and without the long permalink.
@@ -39,7 +40,9 @@ def shares_cmd(
         return
     service = open_service(ctx)
     try:
-        jobs = shares.list_jobs(service, article=article, state=state, network=network, limit=limit)
+        jobs = shares_view.list_jobs(
+            service, article=article, state=state, network=network, limit=limit
+        )
     finally:
         service.close()
     if as_json:
@@ -110,7 +113,7 @@ shares_cmd.add_command(resolve)
 @pass_context
 def sandbox(ctx: Context, port: int | None) -> None:
     """Serve local stand-ins for the Facebook, X, Reddit and LinkedIn APIs."""
-    from syndicate.sandbox import run_sandbox
+    from syndicate.sandbox.server import run_sandbox
 
     port = port or ctx.settings.sandbox_port
     click.echo(

@@ -37,23 +37,15 @@ import sqlalchemy as sa
 
 from syndicate import metrics, net
 from syndicate.errors import ConfigError
+from syndicate.feeds.common import Site
+from syndicate.feeds.render import EMPTY_FEED_DATE, RenderedFeed, render
 from syndicate.models import FEED_FORMATS, Article, FeedFormat, FeedSpec
-from syndicate.render import EMPTY_FEED_DATE, MEDIA_TYPES, RenderedFeed, Site, render
-from syndicate.schema import websub_ping
 from syndicate.store import insert_into
+from syndicate.store.schema import websub_ping
 
 if TYPE_CHECKING:
     from syndicate.service import Service
 
-__all__ = [
-    "MEDIA_TYPES",
-    "FileStamp",
-    "Publisher",
-    "file_stamp",
-    "ping_job",
-    "render_job",
-    "write_atomic",
-]
 
 log = logging.getLogger(__name__)
 

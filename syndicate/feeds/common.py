@@ -1,8 +1,8 @@
 """What every feed format shares: the site, article facts, XML-safe cleaning, the entry memo.
 
-Pure: no I/O, no clock. :mod:`syndicate.render` (RSS, Atom) and :mod:`syndicate.jsonfeed`
-build on it; ``FRAGMENTS`` memoises each entry's serialised fragment so re-rendering after
-one new article serialises only that one.
+Pure: no I/O, no clock. :mod:`syndicate.feeds.render` (RSS, Atom) and
+:mod:`syndicate.feeds.jsonfeed` build on it; ``FRAGMENTS`` memoises each entry's serialised
+fragment so re-rendering after one new article serialises only that one.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from syndicate.content.text import clean_xml_text
 from syndicate.models import Article, FeedFormat, FeedSpec, Image, Term
-from syndicate.text import clean_xml_text
 
 if TYPE_CHECKING:
     from syndicate.config import Settings

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from syndicate.adapters.base import Account
 from syndicate.errors import ConfigError
-from syndicate.sharing.compose import check_template, make_hashtag
+from syndicate.shares.compose import check_template, make_hashtag
 
 DEFAULT_LABELS = ("facebook", "x", "reddit", "linkedin")
 DEFAULT_SEPARATOR = " «||» "

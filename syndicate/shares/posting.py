@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection, Row
 
 from syndicate import metrics
 from syndicate.adapters.base import Account, Outcome, ShareAdapter, ShareRequest, ShareResult
-from syndicate.ledger import (
+from syndicate.shares import db
+from syndicate.shares.ledger import (
     CLAIMABLE,
     WORKING,
     Bucket,
@@ -32,8 +33,7 @@ from syndicate.ledger import (
     decide,
     take_token,
 )
-from syndicate.schema import share, share_account
-from syndicate.shares import db
+from syndicate.store.schema import share, share_account
 
 if TYPE_CHECKING:
     from syndicate.service import Service

@@ -18,11 +18,12 @@ import requests
 from syndicate import adapters as registry
 from syndicate import net
 from syndicate.adapters.base import Account, ShareAdapter, ShareRequest
+from syndicate.adapters.x_length import weighted_length
 from syndicate.errors import AdapterNotFound, ConfigError
-from syndicate.ledger import Pacing
 from syndicate.models import Article
-from syndicate.sharing import markup, preview, settings
-from syndicate.sharing.compose import (
+from syndicate.shares import accounts as settings
+from syndicate.shares import markup, preview
+from syndicate.shares.compose import (
     add_query_params,
     hashtag_text,
     hashtags_for,
@@ -30,13 +31,12 @@ from syndicate.sharing.compose import (
     shorten_to_fit,
     strip_tracking,
 )
-from syndicate.sharing.preview import Problem
-from syndicate.xtext import weighted_length
+from syndicate.shares.ledger import Pacing
+from syndicate.shares.preview import Problem
 
 if TYPE_CHECKING:
     from syndicate.service import Service
 
-__all__ = ["MARKER_PARAM", "Composed", "Problem", "Sharing"]
 
 MARKER_PARAM = "utm_id"  # carries the ledger's share key, so reconciliation can find a post
 DEFAULT_TEMPLATES = {

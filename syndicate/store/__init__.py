@@ -23,13 +23,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from syndicate.errors import StoreError
 from syndicate.models import Article, Image, Term
-from syndicate.schema import article, article_term, change_counter
+from syndicate.store.schema import article, article_term, change_counter
 
 ChangeKind = Literal["created", "updated", "republished", "unchanged"]
 # Runs inside the transaction that wrote the article (the share outbox hooks in here).
 WriteHook = Callable[[Connection, Article, ChangeKind, datetime], None]
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 @dataclass(frozen=True, slots=True)

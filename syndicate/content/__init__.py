@@ -1,0 +1,1 @@
+"""Article content: text to HTML, sanitising, slugs, XML-safe text."""
