@@ -68,10 +68,11 @@ class IngestError(SyndicateError):
 class FetchError(IngestError):
     """An outbound fetch was refused (SSRF guard, scheme, size) or failed."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
         super().__init__({"url": reason})
         self.url = url
         self.reason = reason
+        self.status = status  # the HTTP status when the server answered with an error
 
 
 class AdapterNotFound(SyndicateError, LookupError):

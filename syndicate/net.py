@@ -316,7 +316,7 @@ def _handle(
     if status == 304:
         return FetchResult(304, b"", response.headers, url, etag, last_modified, True)
     if not 200 <= status < 300:
-        raise FetchError(url, f"HTTP {status} {response.reason or ''}".strip())
+        raise FetchError(url, f"HTTP {status} {response.reason or ''}".strip(), status)
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(url, f"body of {declared} bytes is over the {max_bytes}-byte limit")

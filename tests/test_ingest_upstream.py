@@ -16,12 +16,12 @@ from syndicate import net
 from syndicate.config import Settings
 from syndicate.errors import IngestError
 from syndicate.ingest.upstream import (
-    article_id,
     load_state,
     parse_feed,
     poll_job,
     poll_upstream,
 )
+from syndicate.ingest.upstream_entries import article_id, entry_key
 from syndicate.models import UpstreamSpec
 from syndicate.runtime import require_safe_expat
 from syndicate.service import Service
@@ -63,7 +63,12 @@ def test_first_poll_takes_every_entry(service: Service, upstream: Upstream) -> N
     """A first poll creates one article per entry with stable ids, terms, image and state."""
     wire = spec(upstream, "/news.rss", categories=("World",))
     result = poll_upstream(service, wire)
-    assert (result.status, result.entries, result.created, result.skipped) == ("ok", 3, 3, {})
+    assert (result.status, result.entries, result.created, result.problems) == ("ok", 3, 3, ())
+    assert (result.http_status, result.conditional, result.encoding) == (
+        200,
+        "unconditional",
+        "utf-8",
+    )
     harbour = service.store.get_article(article_id("wire", "wire-1001"))
     assert harbour is not None and harbour.id == "wire-" + harbour.id.split("-")[1]
     assert harbour.source == "upstream:wire"
@@ -139,10 +144,13 @@ def test_edited_entry_updates_the_same_article(
 
 
 def test_odd_entries_are_handled(service: Service, upstream: Upstream, clock: Clock) -> None:
-    """Naive dates, plain text, scripts, relative links and unidentifiable entries."""
+    """Naive dates, plain text, scripts, relative links and an entry with only a summary."""
     result = poll_upstream(service, spec(upstream, "/odd.atom", name="odd blog"))
-    assert (result.created, list(result.skipped)) == (3, ["entry 4"])
-    assert "no id, link or title" in result.skipped["entry 4"]
+    assert (result.created, result.problems) == (4, ())
+    key = entry_key({"summary": "Nothing identifies this entry."}, upstream.url("/odd.atom"))
+    anonymous = service.store.get_article(article_id("odd blog", key))
+    assert anonymous is not None and anonymous.title == "Nothing identifies this entry"
+    assert anonymous.url == f"{service.settings.public_url}/articles/{anonymous.id}"
 
     naive = service.store.get_article(article_id("odd blog", "urn:odd:1"))
     assert naive is not None and naive.id.startswith("odd-blog-")
@@ -169,13 +177,11 @@ def test_odd_entries_are_handled(service: Service, upstream: Upstream, clock: Cl
     clock.now = T0 + timedelta(days=1)
     upstream.routes["/odd.atom"].etag = '"odd-again"'  # type: ignore[attr-defined]
     again = poll_upstream(service, spec(upstream, "/odd.atom", name="odd blog"))
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
 
 
-def test_entry_the_normaliser_rejects_is_skipped_with_its_reason(
-    service: Service, upstream: Upstream
-) -> None:
-    """An entry with a non-http link is skipped and named; the good entry is still taken."""
+def test_unusable_link_is_dropped_and_the_entry_kept(service: Service, upstream: Upstream) -> None:
+    """An entry with a non-http link keeps its content on its own page, with a warning."""
     upstream.routes["/mixed.rss"] = lambda h: send(
         h,
         200,
@@ -190,9 +196,13 @@ def test_entry_the_normaliser_rejects_is_skipped_with_its_reason(
     )
     result = poll_upstream(service, spec(upstream, "/mixed.rss", name="mixed"))
     # feedparser reads a guid without isPermaLink="false" as a link, resolved to the feed.
-    assert result.created == 1 and list(result.skipped) == [upstream.url("/g2")]
-    assert "url: not an absolute http(s) URL" in result.skipped[upstream.url("/g2")]
+    assert (result.created, result.rejected) == (2, [])
+    [warning] = result.warnings
+    assert (warning.position, warning.key, warning.label) == (2, upstream.url("/g2"), "Bad")
+    assert "link dropped" in warning.reason and "ftp://m.example/bad" in warning.reason
     assert service.store.get_article(article_id("mixed", upstream.url("/g1"))) is not None
+    bad = service.store.get_article(article_id("mixed", upstream.url("/g2")))
+    assert bad is not None and bad.url == f"{service.settings.public_url}/articles/{bad.id}"
 
 
 @pytest.mark.parametrize(
@@ -237,7 +247,7 @@ def test_poll_job_honours_intervals_and_isolates_failures(
     service = Service(settings.replace(upstream=specs), store, clock)
     poll_job(service)
     assert sorted(s.path for s in upstream.seen) == ["/broken", "/news.rss", "/odd.atom"]
-    assert store.count_articles() == 6
+    assert store.count_articles() == 7
     clock.now = T0 + timedelta(seconds=30)
     poll_job(service)
     assert len(upstream.seen) == 3  # nothing due yet

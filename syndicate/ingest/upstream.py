@@ -2,76 +2,83 @@
 
 Each configured :class:`~syndicate.models.UpstreamSpec` is polled on its own interval
 with conditional GET; its entries become articles of source ``upstream:<name>`` with
-stable ids ``<name>-<sha1(entry id)[:16]>``. A bad entry is skipped (and counted) while
-the good ones are taken; a failing upstream is recorded in ``upstream_state`` and never
-stops the others.
+stable ids ``<name>-<sha1(entry key)[:16]>`` (:mod:`syndicate.ingest.upstream_entries`
+says how entries are identified and what is dropped to keep one). A bad entry is
+rejected with its reason while the good ones are taken; a failing upstream never stops
+the others. Every poll's outcome is stored (:mod:`syndicate.ingest.poll_record`) and each
+rejected entry is logged at WARNING with the upstream and its position.
 
-feedparser only ever sees bytes we fetched (wrapped in a stream, since a bare string or
-bytes may be opened as a path or URL). Feeds that declare XML entities are refused
-before parsing: that stops billion-laughs and external-entity (XXE) documents outright,
-on top of expat's amplification limit and feedparser's disabled external entities.
+feedparser only ever sees bytes we fetched, decoded and entity-expanded by
+:mod:`syndicate.ingest.feedbytes` (no external entities, bounded expansion).
+
+**Duplicate ids in one document**: a repeat (same id, link, title and text) is taken
+once and counted as ``repeated``; a clash (same id, different entry) keeps both: the
+later one's key gets ``#`` and its fingerprint appended, with a warning naming the
+earlier position. Nothing is overwritten silently.
 """
 
 from __future__ import annotations
 
-import calendar
-import hashlib
 import io
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from time import struct_time
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 import feedparser
 import requests
 import sqlalchemy as sa
 
 from syndicate import net
-from syndicate.content.text import slugify
 from syndicate.errors import FetchError, IngestError, StoreError
-from syndicate.ingest import ingest_many
+from syndicate.ingest import feedbytes, ingest_many
+from syndicate.ingest.poll_record import EntryProblem, PollResult, record_poll
+from syndicate.ingest.upstream_entries import (
+    FeedContext,
+    MappedEntry,
+    article_id,
+    entry_label,
+    map_entry,
+    split_author,
+)
 from syndicate.models import UpstreamSpec
 from syndicate.runtime import require_safe_expat
+from syndicate.store import Change
 from syndicate.store.schema import upstream_state
 
 if TYPE_CHECKING:
     from syndicate.service import Service
 
+__all__ = [
+    "PollResult",
+    "article_id",
+    "entry_key",
+    "load_state",
+    "parse_feed",
+    "poll_job",
+    "poll_upstream",
+]
+
 log = logging.getLogger(__name__)
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-ENTITY_DECLARATIONS = tuple("<!ENTITY".encode(c) for c in ("utf-8", "utf-16-le", "utf-16-be"))
+# Fields normalise() may refuse that an entry can live without (dropped, with a warning).
+DROPPABLE = ("url", "published", "updated", "author", "categories", "tags", "image", "summary")
 
 
 require_safe_expat()  # also checked when any service opens (syndicate.runtime)
 
 
 @dataclass(frozen=True, slots=True)
-class PollResult:
-    """What one poll of one upstream did."""
-
-    name: str
-    status: str  # "ok", "not-modified" or "error"
-    entries: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """Entries of a feed document, the base URL they resolve against, and any bozo note."""
+    """Entries of a feed document, the base URL they resolve against, and notes on it."""
 
     entries: list[Any]
     base_url: str
     feed_author: str | None = None
     warning: str | None = None
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def poll_job(service: Service) -> None:
@@ -89,7 +96,7 @@ def poll_job(service: Service) -> None:
                 poll_upstream(service, spec, session=session)
             except Exception as exc:  # one broken upstream must not stop the others
                 log.exception("upstream %s: poll crashed", spec.name)
-                _record_failure(service, spec, f"internal error: {exc}")
+                _failed(service, spec, f"internal error: {exc}", "unconditional", None)
 
 
 def poll_upstream(
@@ -107,190 +114,60 @@ def poll_upstream(
         with net.make_session(net.user_agent_for(service.settings.public_url)) as own:
             return poll_upstream(service, spec, session=own, fetch=fetch)
     old_etag, old_modified = _validators(load_state(service, spec.name), spec)
+    conditional = "modified" if old_etag or old_modified else "unconditional"
     try:
         fetched = fetch(
             session, spec.url, allow_private=spec.allow_private,
             etag=old_etag, last_modified=old_modified,
         )  # fmt: skip
     except FetchError as exc:
-        return _failed(service, spec, exc.reason)
+        return _failed(service, spec, exc.reason, conditional, exc.status)
     if fetched.not_modified:
         _save(service, spec, status="304", error=None, etag=fetched.etag or old_etag,
               last_modified=fetched.last_modified or old_modified)  # fmt: skip
         log.info("upstream %s: not modified", spec.name)
-        return PollResult(spec.name, "not-modified")
+        result = PollResult(spec.name, "not-modified", 304, "not-modified")
+        record_poll(service, spec.url, result)
+        return result
     try:
         parsed = parse_feed(fetched.body, fetched.url, fetched.headers)
     except IngestError as exc:
-        return _failed(service, spec, str(exc))
-    result = _take_entries(service, spec, parsed)
+        return _failed(service, spec, _problem_text(exc), conditional, fetched.status)
+    result = _take_entries(service, spec, parsed, fetched.status, conditional)
     if result.status == "error":
         return result
     _save(service, spec, status=str(fetched.status), error=parsed.warning,
           etag=fetched.etag, last_modified=fetched.last_modified)  # fmt: skip
+    record_poll(service, spec.url, result)
     log.info(
-        "upstream %s: %d entries, %d created, %d updated, %d unchanged, %d skipped%s",
+        "upstream %s: %d entries, %d created, %d updated, %d unchanged, %d rejected%s",
         spec.name, result.entries, result.created, result.updated, result.unchanged,
-        len(result.skipped), f" (feed is malformed: {parsed.warning})" if parsed.warning else "",
+        len(result.rejected), f" (feed is malformed: {parsed.warning})" if parsed.warning else "",
     )  # fmt: skip
     return result
 
 
 def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
-    """Parse fetched bytes with feedparser; raise IngestError when nothing usable is there."""
-    if any(marker in body for marker in ENTITY_DECLARATIONS):
-        raise IngestError({"feed": "declares XML entities (refused: billion laughs / XXE)"})
-    response_headers = {"content-location": url}
-    if headers and headers.get("Content-Type"):
-        response_headers["content-type"] = headers["Content-Type"]
-    doc = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
+    """Decode and parse fetched bytes; raise IngestError when nothing usable is there."""
+    content_type = (headers or {}).get("Content-Type") or ""
+    document = feedbytes.prepare(body, content_type)
+    media_type = content_type.split(";", 1)[0].strip() or "application/xml"
+    response_headers = {
+        "content-location": url, "content-type": f"{media_type}; charset=utf-8",
+    }  # fmt: skip
+    doc = feedparser.parse(io.BytesIO(document.data), response_headers=response_headers)
     warning = _describe_bozo(doc) if doc.get("bozo") else None
     if not doc.entries:
         if warning:
             raise IngestError({"feed": f"not a readable feed: {warning}"})
         if not doc.get("version"):
             raise IngestError({"feed": "not an RSS or Atom feed"})
-    author = doc.get("feed", {}).get("author") or None
-    return ParsedFeed(list(doc.entries), url, author, warning)
-
-
-def entry_to_raw(entry: Mapping[str, Any], spec: UpstreamSpec, feed: ParsedFeed) -> dict[str, Any]:
-    """Map one feedparser entry to the raw article mapping of :func:`ingest_many`."""
-    key = entry_key(entry)
-    if not key:
-        raise IngestError({"id": "entry has no id, link or title to identify it"})
-    link = entry.get("link") or (key if key.startswith(("http://", "https://")) else None)
-    raw: dict[str, Any] = {
-        "id": article_id(spec.name, key),
-        "title": _title(entry),
-        "url": urljoin(feed.base_url, link) if link else None,
-        "author": entry.get("author") or spec.author or feed.feed_author,
-        "published": _date(entry, "published") or _date(entry, "updated"),
-        "updated": _date(entry, "updated"),
-        "categories": _categories(entry, spec),
-        "image": _image(entry, feed.base_url),
-    }
-    raw.update(_body(entry))
-    return {k: v for k, v in raw.items() if v not in (None, "", [], ())}
-
-
-def entry_key(entry: Mapping[str, Any]) -> str:
-    """The upstream's identity of an entry: its id/guid, else its link, else its title."""
-    for name in ("id", "link", "title"):
-        value = entry.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
-
-
-def article_id(upstream: str, key: str) -> str:
-    """A stable, URL-safe article id for an upstream entry."""
-    prefix = slugify(upstream)[:60].strip("-") or "upstream"
-    return f"{prefix}-{hashlib.sha1(key.encode()).hexdigest()[:16]}"
-
-
-def _title(entry: Mapping[str, Any]) -> str | None:
-    detail = entry.get("title_detail") or {}
-    title = entry.get("title")
-    if title and detail.get("type") in HTML_TYPES:
-        return _html_text(title)
-    return title
-
-
-def _body(entry: Mapping[str, Any]) -> dict[str, str]:
-    """Content preferring HTML over plain text (escaped), plus the summary beside it."""
-    contents = [c for c in entry.get("content") or [] if c.get("value")]
-    summary_detail = entry.get("summary_detail") or {}
-    summary = entry.get("summary") or ""
-    html_content = next((c for c in contents if c.get("type") in HTML_TYPES), None)
-    if html_content is not None:
-        return _with_summary({"body": html_content["value"]}, summary)
-    if contents:
-        return _with_summary({"text": contents[0]["value"]}, summary)
-    if not summary:
-        return {}
-    if summary_detail.get("type") in HTML_TYPES:
-        return {"body": summary}
-    return {"text": summary}
-
-
-def _with_summary(body: dict[str, str], summary: str) -> dict[str, str]:
-    return {**body, "summary": summary} if summary else body
-
-
-def _date(entry: Mapping[str, Any], name: str) -> str | datetime | None:
-    """The entry's date: its own text when readable (a naive one takes the site timezone,
-    in :func:`normalise`), else feedparser's parse of it in UTC."""
-    text = entry.get(name)
-    if isinstance(text, str) and _readable_date(text.strip()):
-        return text.strip()
-    parsed = entry.get(f"{name}_parsed")
-    if isinstance(parsed, struct_time | tuple) and len(parsed) >= 6:
-        try:
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
-        except (ValueError, OverflowError):
-            return None
-    return None
-
-
-def _readable_date(text: str) -> bool:
-    try:
-        datetime.fromisoformat(text)
-        return True
-    except ValueError:
-        pass
-    try:
-        parsedate_to_datetime(text)
-        return True
-    except (TypeError, ValueError, IndexError):
-        return False
-
-
-def _categories(entry: Mapping[str, Any], spec: UpstreamSpec) -> list[str]:
-    labels = [t.get("label") or t.get("term") for t in entry.get("tags") or []]
-    return [label.strip() for label in [*labels, *spec.categories] if label and label.strip()]
-
-
-def _image(entry: Mapping[str, Any], base: str) -> dict[str, Any] | None:
-    """The first image among enclosures, media:content and media:thumbnail."""
-    candidates = [
-        {"url": e.get("href"), "type": e.get("type"), "length": e.get("length")}
-        for e in entry.get("enclosures") or []
-    ]
-    candidates += [
-        {"url": m.get("url"), "type": m.get("type"), "length": m.get("filesize"),
-         "width": m.get("width"), "height": m.get("height"), "medium": m.get("medium")}
-        for m in entry.get("media_content") or []
-    ]  # fmt: skip
-    candidates += [
-        {"url": t.get("url"), "width": t.get("width"), "height": t.get("height"),
-         "medium": "image"}
-        for t in entry.get("media_thumbnail") or []
-    ]  # fmt: skip
-    for item in candidates:
-        kind = item.get("type") or ""
-        if not item.get("url") or not (kind.startswith("image/") or item.get("medium") == "image"):
-            continue
-        image: dict[str, Any] = {"url": urljoin(base, item["url"])}
-        if kind.startswith("image/"):
-            image["type"] = kind
-        for name in ("length", "width", "height"):
-            number = _whole_number(item.get(name))
-            if number is not None:
-                image[name] = number
-        return image
-    return None
-
-
-def _whole_number(value: Any) -> int | None:
-    text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() and int(text) > 0 else None
-
-
-def _html_text(markup: str) -> str:
-    from syndicate.content.sanitize import html_to_text
-
-    return html_to_text(markup)
+    author = doc.get("feed", {}).get("author") or ""
+    notes = [*document.notes, *([f"feed is malformed: {warning}"] if warning else [])]
+    return ParsedFeed(
+        list(doc.entries), url, split_author(author)[0] or None, warning,
+        document.encoding, notes,
+    )  # fmt: skip
 
 
 def _describe_bozo(doc: Any) -> str:
@@ -299,35 +176,129 @@ def _describe_bozo(doc: Any) -> str:
     return text[:500]
 
 
-def _take_entries(service: Service, spec: UpstreamSpec, feed: ParsedFeed) -> PollResult:
-    raws: list[dict[str, Any]] = []
-    labels: list[str] = []
-    skipped: dict[str, str] = {}
-    for position, entry in enumerate(feed.entries):
-        label = entry_key(entry) or f"entry {position + 1}"
-        try:
-            raws.append(entry_to_raw(entry, spec, feed))
-            labels.append(label)
-        except IngestError as exc:
-            skipped[label] = str(exc)
+def _problem_text(exc: IngestError) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in exc.problems.items())
+
+
+# -- entries --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Entries of one document on their way into the store."""
+
+    mapped: list[tuple[int, MappedEntry]] = field(default_factory=list)
+    problems: list[EntryProblem] = field(default_factory=list)
+    repeated: int = 0
+    labels: dict[int, str] = field(default_factory=dict)
+
+    def problem(self, position: int, key: str | None, kind: str, reason: str) -> None:
+        label = self.labels.get(position, "")
+        self.problems.append(EntryProblem(position, key, label, kind, reason))
+
+
+def _take_entries(
+    service: Service, spec: UpstreamSpec, feed: ParsedFeed, http_status: int, conditional: str
+) -> PollResult:
+    context = FeedContext(spec.url, feed.base_url, service.now(), spec.author or feed.feed_author)
+    batch = _map_all(spec, feed.entries, context)
     try:
-        changes, failures = ingest_many(service, raws, source=f"upstream:{spec.name}")
+        changes = _store(service, spec, batch)
     except StoreError as exc:
-        return _failed(service, spec, f"storing entries failed: {exc}")
-    for index, failure in failures.items():
-        skipped[labels[index]] = str(failure)
+        return _failed(service, spec, f"storing entries failed: {exc}", conditional, http_status)
+    for problem in batch.problems:
+        level = logging.WARNING if problem.kind == "rejected" else logging.INFO
+        log.log(
+            level, "upstream %s: entry %d (%r) %s: %s", spec.name, problem.position,
+            problem.key or problem.label, "rejected" if level == logging.WARNING else "kept",
+            problem.reason,
+        )  # fmt: skip
     kinds = [c.kind for c in changes]
     return PollResult(
-        spec.name, "ok", entries=len(feed.entries), created=kinds.count("created"),
-        updated=kinds.count("updated") + kinds.count("republished"),
-        unchanged=kinds.count("unchanged"), skipped=skipped,
+        spec.name, "ok", http_status, conditional, feed.encoding, entries=len(feed.entries),
+        created=kinds.count("created"), updated=kinds.count("updated") + kinds.count("republished"),
+        unchanged=kinds.count("unchanged"), repeated=batch.repeated,
+        problems=tuple(sorted(batch.problems, key=lambda p: p.position)), notes=tuple(feed.notes),
     )  # fmt: skip
 
 
-def _failed(service: Service, spec: UpstreamSpec, reason: str) -> PollResult:
+def _map_all(spec: UpstreamSpec, entries: Sequence[Any], context: FeedContext) -> _Batch:
+    batch = _Batch()
+    first: dict[str, tuple[int, str]] = {}
+    for position, entry in enumerate(entries, start=1):
+        batch.labels[position] = entry_label(entry)
+        try:
+            mapped = map_entry(entry, spec, context)
+        except IngestError as exc:
+            batch.problem(position, _raw_key(entry), "rejected", _problem_text(exc))
+            continue
+        if mapped.key in first:
+            earlier, earlier_print = first[mapped.key]
+            if earlier_print == mapped.fingerprint:
+                batch.repeated += 1
+                batch.problem(
+                    position, mapped.key, "warning", f"repeats entry {earlier}: taken once"
+                )
+                continue
+            mapped = _disambiguated(mapped, spec, earlier)
+        first.setdefault(mapped.key, (position, mapped.fingerprint))
+        for warning in mapped.warnings:
+            batch.problem(position, mapped.key, "warning", warning)
+        batch.mapped.append((position, mapped))
+    return batch
+
+
+def _disambiguated(mapped: MappedEntry, spec: UpstreamSpec, earlier: int) -> MappedEntry:
+    key = f"{mapped.key}#{mapped.fingerprint}"
+    mapped.raw["id"] = article_id(spec.name, key)
+    mapped.warnings.append(
+        f"id {mapped.key!r} is also used by entry {earlier}: kept as a separate article"
+    )
+    mapped.key = key
+    return mapped
+
+
+def _store(service: Service, spec: UpstreamSpec, batch: _Batch) -> list[Change]:
+    """Store the mapped entries; an entry normalise refuses only for a part it can live
+    without is stored again without that part."""
+    source = f"upstream:{spec.name}"
+    changes, failures = ingest_many(service, [m.raw for _, m in batch.mapped], source=source)
+    retry: list[tuple[int, MappedEntry]] = []
+    for index, failure in sorted(failures.items()):
+        position, mapped = batch.mapped[index]
+        fields = {name.split(".", 1)[0] for name in failure.problems}
+        if fields <= set(DROPPABLE):
+            for name, reason in sorted(failure.problems.items()):
+                mapped.raw.pop(name.split(".", 1)[0], None)
+                batch.problem(position, mapped.key, "warning", f"{name} dropped: {reason}")
+            retry.append((position, mapped))
+        else:
+            batch.problem(position, mapped.key, "rejected", _problem_text(failure))
+    if retry:
+        more, still = ingest_many(service, [m.raw for _, m in retry], source=source)
+        changes += more
+        for index, failure in still.items():
+            position, mapped = retry[index]
+            batch.problem(position, mapped.key, "rejected", _problem_text(failure))
+    return changes
+
+
+def _raw_key(entry: Mapping[str, Any]) -> str | None:
+    for name in ("id", "link"):
+        value = entry.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _failed(
+    service: Service, spec: UpstreamSpec, reason: str, conditional: str, http_status: int | None
+) -> PollResult:
     log.warning("upstream %s: %s", spec.name, reason)
     _record_failure(service, spec, reason)
-    return PollResult(spec.name, "error", error=reason)
+    result = PollResult(spec.name, "error", http_status, conditional, error=reason)
+    record_poll(service, spec.url, result)
+    return result
 
 
 def _record_failure(service: Service, spec: UpstreamSpec, reason: str) -> None:

@@ -94,6 +94,31 @@ upstream_state = sa.Table(
     sa.Column("last_error", sa.Text),
 )
 
+# The outcome of each upstream's last poll (what an operator sees), plus running totals
+# by outcome and entry result for /metrics. ``problems`` lists the last poll's rejected
+# entries and dropped parts: {position, key, label, kind, reason}.
+upstream_poll = sa.Table(
+    "upstream_poll",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("polled_at", UTCDateTime, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("conditional", sa.String(20), nullable=False),
+    sa.Column("encoding", sa.String(50)),
+    sa.Column("seen", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rejected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("repeated", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("notes", sa.JSON, nullable=False),
+    sa.Column("problems", sa.JSON, nullable=False),
+    sa.Column("totals", sa.JSON, nullable=False),
+)
+
 # WebSub publish pings waiting to be sent (outbox): one row per topic URL.
 websub_ping = sa.Table(
     "websub_ping",
