@@ -81,8 +81,39 @@ class LedgerCollector(Collector):
             )
 
 
+class UpstreamCollector(Collector):
+    """Upstream polls by upstream and outcome, and their entries by result, from the
+    database (every worker's polls, whichever process is scraped)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        from syndicate.ingest.poll_record import poll_outcomes
+
+        polls = CounterMetricFamily(
+            "syndicate_upstream_polls", "Upstream polls by upstream and outcome.",
+            labels=["upstream", "outcome"],
+        )  # fmt: skip
+        entries = CounterMetricFamily(
+            "syndicate_upstream_entries",
+            "Upstream entries by upstream and result (created, updated, unchanged, "
+            "rejected, repeated).",
+            labels=["upstream", "result"],
+        )
+        for outcome in poll_outcomes(self.service):
+            totals = outcome["totals"]
+            for name, count in sorted(totals["polls"].items()):
+                polls.add_metric([outcome["name"], name], count)
+            for name, count in sorted(totals["entries"].items()):
+                entries.add_metric([outcome["name"], name], count)
+        yield polls
+        yield entries
+
+
 def ledger_registry(service: Service) -> CollectorRegistry:
-    """A registry holding just the ledger collector, for one scrape."""
+    """A registry holding the collectors that read the database, for one scrape."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LedgerCollector(service))
+    registry.register(UpstreamCollector(service))
     return registry

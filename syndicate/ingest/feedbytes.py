@@ -5,20 +5,23 @@ Encodings, in this order (the first that decodes cleanly wins; each failure is n
 1. the ``charset`` of the HTTP ``Content-Type``;
 2. a byte order mark (UTF-8, UTF-16, UTF-32);
 3. the ``encoding`` of the XML declaration (UTF-8 when a document declares nothing);
-4. detection (charset-normalizer), taken only when it is confident.
+4. detection (charset-normalizer), taken only when it is confident and the document has
+   no byte order mark (a BOM is certain of its encoding; bytes that break it are corrupt).
 
 A candidate "decodes cleanly" when the bytes decode strictly, encode back to the same
-bytes, and are not UTF-8 read through a single-byte charset (the classic ``Ã©``
-mojibake). When nothing decodes cleanly the feed is refused with the reasons; a
-document never reaches feedparser in a guessed encoding that could store mojibake.
+bytes, give no character XML forbids, and are not UTF-8 read through a single-byte
+charset (the classic ``Ã©`` mojibake). When nothing decodes cleanly the feed is refused
+with the reasons; a document never reaches feedparser in a guessed encoding that could
+store mojibake.
 
 Entities: the internal DTD subset is read here and its general entities expanded by us,
 within limits (at most :data:`MAX_ENTITIES` declarations, :data:`MAX_ENTITY_DEPTH`
 levels of nesting, :data:`MAX_EXPANSION` characters added in all). External entities
 (``SYSTEM``/``PUBLIC``) and parameter entities refuse the feed: nothing is ever fetched
 or read from disk. HTML named references a feed uses without declaring them
-(``&eacute;``, ``&nbsp;``, common in RSS 0.9x) become numeric references. feedparser
-then sees a document without an internal subset.
+(``&eacute;``, ``&nbsp;``, common in RSS 0.9x) become numeric references. Control
+characters XML forbids are removed (with a note). feedparser then sees a document
+without an internal subset.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ _ENTITY_DECLARATION = re.compile(
 )
 _ENTITY_VALUE = re.compile(r"""\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')\s*""", re.DOTALL)
 _ENTITY_REFERENCE = re.compile(r"&(?P<name>[A-Za-z_][\w.-]*);")
+_XML_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{2,}")
 _VERBATIM = re.compile(r"(<!\[CDATA\[.*?\]\]>|<!--.*?-->)", re.DOTALL)
 XML_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
@@ -75,6 +79,9 @@ def prepare(body: bytes, content_type: str | None = None) -> Document:
     """Decode *body* (see the module's order) and expand its internal entities safely."""
     text, encoding, notes = decode(body, content_type)
     text = _TEXT_DECLARATION.sub("", text.lstrip("\ufeff"), count=1)
+    text, removed = _XML_FORBIDDEN.subn("", text)
+    if removed:
+        notes.append(f"removed {removed} control character(s) XML forbids")
     text, entity_notes = expand_entities(text)
     data = ('<?xml version="1.0" encoding="utf-8"?>\n' + text).encode("utf-8")
     return Document(data, encoding, notes + entity_notes)
@@ -93,7 +100,8 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str, list
         if problem is None:
             return payload.decode(codec), codec, notes
         notes.append(f"{source} says {encoding} but {problem}")
-    detected = _detect(body)
+    has_bom = any(body.startswith(mark) for mark, _name in BOMS)
+    detected = None if has_bom else _detect(body)
     if detected is not None:
         notes.append(f"decoded as {detected} (detected)")
         return body.decode(detected), detected, notes
@@ -143,7 +151,7 @@ def _without_bom(body: bytes) -> bytes:
     return body
 
 
-def _decode_problem(payload: bytes, codec: str) -> str | None:
+def _decode_problem(payload: bytes, codec: str, *, guessed: bool = False) -> str | None:
     """Why *payload* is not cleanly *codec* text, or None when it is."""
     try:
         text = payload.decode(codec)
@@ -153,6 +161,9 @@ def _decode_problem(payload: bytes, codec: str) -> str | None:
         return f"the text does not encode back to the same bytes in {codec}"
     if codec in _SINGLE_BYTE_SUSPECTS and _is_multibyte_utf8(payload):
         return "the bytes are UTF-8 (reading them as a single-byte charset makes mojibake)"
+    control = _XML_FORBIDDEN.search(text) if guessed else None
+    if control:
+        return f"it decodes to U+{ord(control.group(0)):04X}, which XML forbids"
     return None
 
 
@@ -174,9 +185,9 @@ def _detect(body: bytes) -> str | None:
     if not plausible:
         return None
     if any("cp1252" in m.could_be_from_charset for m in plausible):
-        return "cp1252" if _decode_problem(body, "cp1252") is None else None
+        return "cp1252" if _decode_problem(body, "cp1252", guessed=True) is None else None
     codec = _codec(plausible[0].encoding)
-    if codec is None or _decode_problem(body, codec) is not None:
+    if codec is None or _decode_problem(body, codec, guessed=True) is not None:
         return None
     return codec
 

@@ -132,8 +132,9 @@ def split_author(text: str) -> tuple[str, str | None]:
         email = found.group(0).strip("<>") if found else ""
         name = text
     name = _EMAIL.sub(" ", name if name else text.replace(email, " "))
-    name = " ".join(_EMPTY_BRACKETS.sub(" ", name).split()).strip(" ,;:-")
-    return name, email or None
+    name = " ".join(_EMPTY_BRACKETS.sub(" ", name).split())
+    parts = (part.strip(" :-") for part in re.split(r"[,;]", name))
+    return ", ".join(part for part in parts if part), email or None
 
 
 def author_name(entry: Mapping[str, Any]) -> str:

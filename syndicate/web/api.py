@@ -228,3 +228,12 @@ def delete_article(article_id: str) -> Response:
         return json_error(404, f"no article with id {article_id!r}")
     service.publisher.request_render()
     return jsonify({"id": article_id, "status": "unpublished"})
+
+
+@bp.get("/upstreams")
+@require_token
+def list_upstreams() -> Response:
+    """Each upstream feed with its last poll: outcome, counts and every problem's reason."""
+    from syndicate.ingest.poll_record import poll_outcomes
+
+    return jsonify({"upstreams": poll_outcomes(_service())})
