@@ -17,8 +17,8 @@ from upstream_server import Feed, Upstream, send
 from syndicate.cli import main
 from syndicate.config import Settings
 from syndicate.ingest.feedbytes import expand_entities
-from syndicate.ingest.upstream import article_id, entry_key, poll_upstream
-from syndicate.ingest.upstream_entries import split_author
+from syndicate.ingest.upstream import poll_upstream
+from syndicate.ingest.upstream_entries import article_id, entry_key, split_author
 from syndicate.models import UpstreamSpec
 from syndicate.service import Service
 from syndicate.store import Store

@@ -50,16 +50,6 @@ from syndicate.store.schema import upstream_state
 if TYPE_CHECKING:
     from syndicate.service import Service
 
-__all__ = [
-    "PollResult",
-    "article_id",
-    "entry_key",
-    "load_state",
-    "parse_feed",
-    "poll_job",
-    "poll_upstream",
-]
-
 log = logging.getLogger(__name__)
 
 # Fields normalise() may refuse that an entry can live without (dropped, with a warning).
