@@ -71,7 +71,7 @@ class FakeSharing:
     def build_request(
         self, article: Article, account: Account, now: datetime, marker: str | None = None
     ) -> ShareRequest:
-        link = f"{article.url}?utm_id={marker}"
+        link = f"{article.url}?share_ref={marker}"
         return ShareRequest(
             "POST",
             f"https://api.example/{account.network}/post",

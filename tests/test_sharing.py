@@ -202,7 +202,7 @@ def test_utm_is_added_before_the_fragment_keeping_the_query() -> None:
 
 
 def test_tracked_url_merges_network_account_and_marker(make_sharing: MakeSharing) -> None:
-    """Account UTM overrides the network's; the ledger's marker rides along as utm_id."""
+    """Account UTM overrides the network's; the ledger's marker rides along as share_ref."""
     table = share_table()
     table["accounts"][0]["utm"] = {"utm_campaign": "desk", "utm_medium": "paid"}
     sharing = make_sharing(table)
@@ -210,7 +210,7 @@ def test_tracked_url_merges_network_account_and_marker(make_sharing: MakeSharing
     composed = sharing.compose(make_article(), account, marker="k1")
     assert composed.url == (
         "https://news.example.com/world/nato-kursk?id=7&q=a%20b&utm_source=x"
-        "&utm_medium=paid&utm_campaign=desk&utm_id=k1#top"
+        "&utm_medium=paid&utm_campaign=desk&share_ref=k1#top"
     )
 
 
@@ -230,16 +230,27 @@ def test_canonical_url_drops_tracking_only() -> None:
         ("日本 政治", "日本政治"),
         ("Élysée palace", "ÉlyséePalace"),
         ("हिन्दी", "हिन्दी"),
-        ("snake_case", "snake_case"),
+        ("snake_case", "SnakeCase"),
+        ("_under_", "under"),
+        ("C++", "CPlusPlus"),
+        ("C#", "CSharp"),
+        ("U.S.", "US"),
+        ("U.S. election", "USElection"),
+        ("AT&T", "ATandT"),
+        ("Science & Tech", "ScienceTech"),
+        ("$5 deals", ""),
+        ("50% off", ""),
+        ("می‌خواهم", "می‌خواهم"),
         ("!!!", ""),
         ("1st place", "1stPlace"),
     ],
 )
 def test_make_hashtag(label: str, tag: str) -> None:
-    """Labels become hashtags of letters, marks, digits and _; digits alone are none."""
+    """Labels become hashtags of letters, marks, digits and joiners; symbols that carry
+    meaning are spelled out (C++) or the label is skipped; digits alone are none."""
     assert make_hashtag(label) == tag
     if tag:
-        assert all(c == "_" or unicodedata.category(c)[0] in "LMN" for c in tag)
+        assert all(c in "\u200c\u200d" or unicodedata.category(c)[0] in "LMN" for c in tag)
         assert not tag.isdecimal()
 
 
@@ -471,8 +482,23 @@ def test_meta_tags(make_sharing: MakeSharing) -> None:
     assert tags["og:image:type"] == "image/jpeg"
     assert tags["og:site_name"] == "syndicate demo news"
     assert tags["twitter:card"] == "summary_large_image" and tags["twitter:site"] == "@newsroom"
+    assert "fb:app_id" not in tags
     bare = sharing.meta_tags_html(make_article(image=None))
-    assert "og:image" not in bare and "summary_large_image" in bare
+    assert "og:image" not in bare and "summary_large_image" not in bare
+    assert '<meta name="twitter:card" content="summary">' in bare
+
+
+def test_meta_tags_og_url_without_fragment_and_app_id(make_sharing: MakeSharing) -> None:
+    """og:url drops the #fragment and the marker; fb:app_id appears when configured."""
+    sharing = make_sharing(share_table(facebook_app_id="1234567890"))
+    article = make_article(url="https://news.example.com/東京?id=7&share_ref=k#section-2")
+    tags = {
+        attrs.get("property") or attrs.get("name"): attrs["content"]
+        for tag, attrs in parse_tags(sharing.meta_tags_html(article))
+        if tag == "meta"
+    }
+    assert tags["og:url"] == "https://news.example.com/%E6%9D%B1%E4%BA%AC?id=7"
+    assert tags["fb:app_id"] == "1234567890"
 
 
 # --- preview linter -----------------------------------------------------------------------------

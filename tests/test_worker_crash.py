@@ -28,7 +28,7 @@ from tests.share_helpers import article, write_config
 
 ARTICLES = 50  # × 4 demo accounts = 200 jobs
 POINTS = ("after_claim", "after_in_flight", "after_send", "after_record")
-MARKER = re.compile(r"utm_id=([0-9a-f]{16})")
+MARKER = re.compile(r"share_ref=([0-9a-f]{16})")
 
 # One worker run: recover what a dead predecessor left (its leases are long expired by
 # the time we restart, so the sweep is told an hour has passed), then post until idle.

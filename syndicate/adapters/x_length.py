@@ -7,7 +7,6 @@ code points outside Latin/Greek/Cyrillic/… count 2, after NFC normalisation (d
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -15,13 +14,12 @@ from twitter_text import extract_urls_with_indices, parse_tweet
 from twitter_text.config import config as _CONFIGS
 from twitter_text.has_invalid_characters import has_invalid_characters
 
+from syndicate.content.text import grapheme_stops
+
 LIMIT = 280
 ELLIPSIS = "…"
 _TRIM = " ,;:-–—"
 _V3 = _CONFIGS["version3"]
-# Marks that must stay with the character before them (ZWJ, variation selectors,
-# skin tones, combining marks) so a cut never splits an emoji or a letter.
-_CLINGING = re.compile("[\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\u0300-\u036f]+$")
 
 
 def weighted_length(text: str) -> int:
@@ -111,8 +109,8 @@ def _shorten_head(head: str, tail: str, limit: int) -> str:
 
 def _shorten_word(word: str, tail: str, limit: int) -> str:
     """Cut a single long word (CJK text has no spaces) by characters, never mid-sequence."""
-    for end in range(len(word) - 1, 0, -1):
-        kept = _CLINGING.sub("", word[:end]).rstrip(_TRIM)
+    for end in reversed(grapheme_stops(word)[:-1]):
+        kept = word[:end].rstrip(_TRIM)
         candidate = kept + ELLIPSIS
         if kept and weighted_length(_join(candidate, tail)) <= limit:
             return candidate

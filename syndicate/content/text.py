@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+
+import regex
 
 # XML 1.0 Char production, minus the discouraged non-characters U+FFFE/U+FFFF.
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SLUG_DROP = re.compile(r"[^\w\s-]", re.UNICODE)
 _SLUG_JOIN = re.compile(r"[\s_-]+")
+# One user-perceived character (UAX #29 extended grapheme cluster): a letter with its
+# combining marks, an Indic conjunct, a ZWJ emoji sequence, a flag pair, a keycap.
+_GRAPHEME = regex.compile(r"\X")
+TRIM = " ,;:-–—"
 
 
 def clean_xml_text(text: str) -> str:
@@ -32,15 +39,53 @@ def slugify(text: str) -> str:
     return slug.strip("-")
 
 
-def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
-    """Cut *text* to at most *limit* characters at a word boundary, adding *ellipsis*."""
+def graphemes(text: str) -> list[str]:
+    """*text* split into user-perceived characters (extended grapheme clusters)."""
+    return list(_GRAPHEME.findall(text))
+
+
+def grapheme_count(text: str) -> int:
+    """How many user-perceived characters *text* has (Bluesky counts its limit so)."""
+    return len(_GRAPHEME.findall(text))
+
+
+def grapheme_stops(text: str) -> list[int]:
+    """Every offset in *text* where a cut keeps whole graphemes, from the first to ``len``."""
+    stops = [m.end() for m in _GRAPHEME.finditer(text)]
+    return stops
+
+
+def cut_graphemes(text: str, fits: Callable[[str], bool]) -> str:
+    """The longest prefix of *text* made of whole graphemes for which *fits* holds.
+
+    *fits* must be monotone (true for every shorter prefix of a fitting one).
+    """
+    stops = [0, *grapheme_stops(text)]
+    lo, hi = 0, len(stops) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(text[: stops[mid]]):
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[: stops[lo]]
+
+
+def shorten(
+    text: str, limit: int, ellipsis: str = "…", measure: Callable[[str], int] = len
+) -> str:
+    """Cut *text* to at most *limit* (by *measure*) at a word boundary, adding *ellipsis*.
+
+    Never cuts inside a grapheme: a ZWJ emoji, a flag, a letter and its combining
+    accent or an Indic conjunct stays whole. Text without spaces (CJK) is cut between
+    graphemes.
+    """
     text = " ".join(text.split())
-    if len(text) <= limit:
+    if measure(text) <= limit:
         return text
-    cut = text[: limit - len(ellipsis) + 1]
+    cut = cut_graphemes(text, lambda t: measure(t + ellipsis) <= limit)
     space = cut.rfind(" ")
-    if space > limit // 2:
+    if space > len(cut) // 2 and not text[len(cut) : len(cut) + 1].isspace():
         cut = cut[:space]
-    else:
-        cut = cut[: limit - len(ellipsis)]
-    return cut.rstrip(" ,;:-–—") + ellipsis
+    kept = cut.rstrip(TRIM)
+    return kept + ellipsis if kept else cut_graphemes(ellipsis, lambda t: measure(t) <= limit)

@@ -32,8 +32,15 @@ TOP_LEVEL_KEYS = frozenset(
         "networks",
         "accounts",
         "ledger",
+        "marker_param",
+        "replace_utm",
+        "facebook_app_id",
     }
 )
+# The query parameter that carries the ledger's share key in every posted link. Not a
+# utm_* name: analytics tools read utm_id as a campaign id, which would make each share a
+# campaign of its own.
+DEFAULT_MARKER_PARAM = "share_ref"
 SECRET_ENV_PREFIX = "SYNDICATE_SECRET_"
 SECRETS_SETTING = "secrets_file (SYNDICATE_SECRETS_FILE)"
 # Keys that hold secrets must never sit in the main config file.
@@ -68,6 +75,9 @@ class ShareSettings:
     hashtags: Mapping[str, str] = field(default_factory=dict)
     networks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     accounts: tuple[AccountSpec, ...] = ()
+    marker_param: str = DEFAULT_MARKER_PARAM
+    replace_utm: bool = True
+    facebook_app_id: str = ""
 
     def network_names(self) -> list[str]:
         """Every network named anywhere in the table, bar order first."""
@@ -107,7 +117,29 @@ def parse(raw: Mapping[str, Any]) -> ShareSettings:
         hashtags=_hashtag_map(raw.get("hashtags", {})),
         networks=networks,
         accounts=accounts,
+        marker_param=_marker_param(raw.get("marker_param", DEFAULT_MARKER_PARAM)),
+        replace_utm=_bool(raw.get("replace_utm", True), "share.replace_utm"),
+        facebook_app_id=_app_id(raw.get("facebook_app_id", "")),
     )
+
+
+def _marker_param(value: Any) -> str:
+    value = _str(value, "share.marker_param")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,39}", value):
+        raise ConfigError("share.marker_param", f"must be a plain parameter name, got {value!r}")
+    if value.lower().startswith("utm_"):
+        raise ConfigError(
+            "share.marker_param",
+            f"{value!r} is a campaign parameter to analytics tools; choose another name",
+        )
+    return value
+
+
+def _app_id(value: Any) -> str:
+    value = _str(value, "share.facebook_app_id").strip()
+    if value and not value.isdigit():
+        raise ConfigError("share.facebook_app_id", f"must be digits, got {value!r}")
+    return value
 
 
 def _network(name: str, table: Any) -> Mapping[str, Any]:
@@ -144,10 +176,12 @@ def _common_keys(table: Mapping[str, Any], where: str) -> None:
     for key in ("via", "label"):
         if key in table:
             _str(table[key], f"{where}.{key}")
-    if "limit" in table:
-        value = table["limit"]
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"{where}.limit", f"must be a positive whole number, got {value!r}")
+    if "replace_utm" in table:
+        _bool(table["replace_utm"], f"{where}.replace_utm")
+    for key, least in (("limit", 1), ("max_hashtags", 0), ("min_title", 1)):
+        value = table.get(key, least)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"{where}.{key}", f"must be a whole number ≥ {least}, got {value!r}")
 
 
 def _no_secrets(table: Mapping[str, Any], where: str) -> None:

@@ -25,9 +25,18 @@ def share_bar(links: Sequence[tuple[str, str]], separator: str) -> str:
 
 
 def meta_tags(
-    article: Article, *, canonical_url: str, site_name: str, twitter_site: str = ""
+    article: Article,
+    *,
+    canonical_url: str,
+    site_name: str,
+    twitter_site: str = "",
+    facebook_app_id: str = "",
 ) -> str:
-    """The ``<meta>`` tags a crawler needs for a large link preview, one per line."""
+    """The ``<meta>`` tags a crawler needs for a link preview, one per line.
+
+    The large X card only when there is an image to fill it (``summary`` otherwise);
+    ``og:url`` is the canonical URL, without tracking parameters or fragment.
+    """
     tags: list[tuple[str, str, str]] = [
         ("property", "og:type", "article"),
         ("property", "og:title", article.title),
@@ -45,7 +54,10 @@ def meta_tags(
         tags.append(("property", "article:author", article.author))
     tags += [("property", "article:section", term.label) for term in article.categories[:1]]
     tags += [("property", "article:tag", term.label) for term in article.tags]
-    tags.append(("name", "twitter:card", "summary_large_image"))
+    if facebook_app_id:
+        tags.append(("property", "fb:app_id", facebook_app_id))
+    card = "summary_large_image" if article.image is not None else "summary"
+    tags.append(("name", "twitter:card", card))
     if twitter_site:
         tags.append(("name", "twitter:site", twitter_site))
     tags += [("name", "twitter:title", article.title)]

@@ -20,25 +20,31 @@ from syndicate import net
 from syndicate.adapters.base import Account, ShareAdapter, ShareRequest
 from syndicate.adapters.x_length import weighted_length
 from syndicate.errors import AdapterNotFound, ConfigError
-from syndicate.models import Article
+from syndicate.models import Article, Term
 from syndicate.shares import accounts as settings
 from syndicate.shares import markup, preview
 from syndicate.shares.compose import (
+    Hashtag,
     add_query_params,
+    hashtag_choices,
+    hashtag_for,
     hashtag_text,
     hashtags_for,
+    linkable_text,
+    linkable_url,
     render,
     shorten_to_fit,
     strip_tracking,
+    tags_in,
 )
-from syndicate.shares.ledger import Pacing
+from syndicate.content.text import grapheme_count
+from syndicate.shares.ledger import Pacing, share_key
 from syndicate.shares.preview import Problem
 
 if TYPE_CHECKING:
     from syndicate.service import Service
 
 
-MARKER_PARAM = "utm_id"  # carries the ledger's share key, so reconciliation can find a post
 DEFAULT_TEMPLATES = {
     "x": "{title} {url} {hashtags}",
     "facebook": "{title}\n\n{summary}",
@@ -47,6 +53,11 @@ DEFAULT_TEMPLATES = {
 }
 FALLBACK_TEMPLATE = "{title} {url}"
 DEFAULT_LIMITS = {"x": 280, "reddit": 300, "linkedin": 3000}
+DEFAULT_MAX_HASHTAGS = {"x": 2}
+MAX_HASHTAGS = 3
+# A cut headline keeps at least this many characters (graphemes) while hashtags remain to
+# give way: hashtags are dropped before the headline is crushed to a few words.
+MIN_TITLE = 50
 
 
 @dataclass(frozen=True)
@@ -167,22 +178,68 @@ class Sharing:
         account: Account | None = None,
         marker: str | None = None,
     ) -> str:
-        """The article URL with the network's (then the account's) UTM and the marker."""
+        """The article URL as the network will parse it, tracked.
+
+        Existing ``utm_*`` parameters are replaced by the network's (then the account's)
+        unless ``replace_utm = false``; the ledger's *marker* rides along under
+        ``share.marker_param``; the result is an ASCII URI a link finder takes whole.
+        """
         params = {**self.config.options(network).get("utm", {})}
         if account is not None:
             params.update(account.options.get("utm", {}))
         if marker:
-            params[MARKER_PARAM] = marker
-        return add_query_params(article.url, params)
+            params[self.config.marker_param] = marker
+        base = article.url
+        if self._option(network, account, "replace_utm", self.config.replace_utm):
+            base = strip_tracking(base)
+        return linkable_url(add_query_params(base, params))
 
     def hashtags(self, article: Article) -> tuple[str, ...]:
         """Valid hashtags for the article's categories and tags, through ``[share.hashtags]``."""
         return hashtags_for((*article.categories, *article.tags), self.config.hashtags)
 
+    def hashtag_report(self, article: Article, network: str) -> list[Hashtag]:
+        """Each term's hashtag on *network*, or why it gets none (shown by ``preview``)."""
+        choices = hashtag_choices((*article.categories, *article.tags), self.config.hashtags)
+        written = tags_in(f"{article.title}\n{article.summary}")
+        cap = self._max_hashtags(network, None)
+        report, kept = [], 0
+        for choice in choices:
+            if choice.tag and choice.tag.casefold() in written:
+                choice = Hashtag(choice.label, "", f"#{choice.tag} is already in the text")
+            elif choice.tag and kept >= cap:
+                choice = Hashtag(choice.label, "", f"{network} takes at most {cap} hashtags")
+            elif choice.tag:
+                kept += 1
+            report.append(choice)
+        return report
+
+    def unusable_terms(self, article: Article) -> list[tuple[Term, str]]:
+        """Terms that cannot be hashtags and are not mapped, each with the reason."""
+        found = []
+        for term in (*article.categories, *article.tags):
+            if term.slug not in self.config.hashtags:
+                made = hashtag_for(term.label)
+                if not made.tag:
+                    found.append((term, made.reason))
+        return found
+
+    def post_hashtags(
+        self, article: Article, network: str, account: Account | None = None
+    ) -> tuple[str, ...]:
+        """The hashtags a post on *network* carries: none already in the text, capped."""
+        written = tags_in(f"{article.title}\n{article.summary}")
+        tags = [t for t in self.hashtags(article) if t.casefold() not in written]
+        return tuple(tags[: self._max_hashtags(network, account)])
+
+    def _max_hashtags(self, network: str, account: Account | None) -> int:
+        default = DEFAULT_MAX_HASHTAGS.get(network, MAX_HASHTAGS)
+        return int(self._option(network, account, "max_hashtags", default))
+
     def _values(self, article: Article, url: str, tags: tuple[str, ...]) -> dict[str, str]:
         return {
-            "title": article.title,
-            "summary": article.summary,
+            "title": linkable_text(article.title),
+            "summary": linkable_text(article.summary),
             "url": url,
             "hashtags": hashtag_text(tags),
             "author": article.author,
@@ -196,7 +253,7 @@ class Sharing:
         """The post for *account*: its template filled and fitted to the network's limit."""
         network = account.network
         url = self.tracked_url(article, network, account, marker)
-        tags = self.hashtags(article)
+        tags = self.post_hashtags(article, network, account)
         template = self._option(network, account, "template", _default_template(network))
         limit = self._option(network, account, "limit", DEFAULT_LIMITS.get(network))
         measure = self._measure(network)
@@ -205,6 +262,7 @@ class Sharing:
             self._values(article, url, tags),
             tags,
             lambda t: limit is None or 0 < measure(t) <= limit,
+            int(self._option(network, account, "min_title", MIN_TITLE)),
         )
         title = text if network == "reddit" else article.title
         return Composed(text, url, title, tags, cut, fits)
@@ -221,7 +279,7 @@ class Sharing:
     def intent_url(self, article: Article, network: str, account: Account | None = None) -> str:
         """The "Share on …" link for *network* (the account adds its UTM and ``via``)."""
         url = self.tracked_url(article, network, account)
-        tags = self.hashtags(article)
+        tags = self.post_hashtags(article, network, account)
         template = self._option(network, account, "template", _default_template(network))
         # The intent carries URL and hashtags as parameters of their own, so the text
         # leaves them out; on X text, URL, hashtags and via together must fit the limit.
@@ -235,6 +293,7 @@ class Sharing:
             values,
             (),
             lambda t: limit is None or measure(f"{t} {extras}".strip()) <= limit,
+            int(self._option(network, account, "min_title", MIN_TITLE)),
         )
         title = text if network == "reddit" else article.title
         return self.adapter(network).intent_url(
@@ -257,8 +316,9 @@ class Sharing:
         return str(label) if label else f"Share on {self.adapter(network).label}"
 
     def canonical_url(self, article: Article) -> str:
-        """The article URL without any tracking parameter."""
-        return strip_tracking(article.url, (MARKER_PARAM,))
+        """The article URL without tracking parameters or fragment, as an ASCII URI."""
+        url = strip_tracking(article.url, (self.config.marker_param,))
+        return linkable_url(url.partition("#")[0])
 
     def meta_tags_html(self, article: Article) -> str:
         """Open Graph and X card ``<meta>`` tags for the article page."""
@@ -267,6 +327,7 @@ class Sharing:
             canonical_url=self.canonical_url(article),
             site_name=self.service.settings.site_title,
             twitter_site=self.config.twitter_site,
+            facebook_app_id=self.config.facebook_app_id,
         )
 
     def networks(self) -> list[str]:
@@ -276,6 +337,14 @@ class Sharing:
     def preview_problems(self, article: Article) -> list[Problem]:
         """What will look wrong or be refused when *article* is shared (docs/social.md §5)."""
         problems = preview.lint(article, self.networks())
+        problems += [
+            Problem(
+                "all",
+                "warning",
+                f"{term.label!r} gives no hashtag ({why}); map it under [share.hashtags]",
+            )
+            for term, why in self.unusable_terms(article)
+        ]
         for account in self.accounts():
             composed = self.compose(article, account)
             if not composed.fits:
@@ -307,23 +376,34 @@ def _fit(
     values: Mapping[str, str],
     tags: tuple[str, ...],
     fits: Callable[[str], bool],
+    min_title: int,
 ) -> tuple[str, bool, bool]:
     """Fill *template* within *fits*: cut the summary, then the title, then drop hashtags.
 
-    Returns (text, cut, fits). URLs and hashtags are never cut through.
+    While a hashtag is left to drop, the title is cut no shorter than *min_title*
+    graphemes. Returns (text, cut, fits). URLs and hashtags are never cut through.
     """
-    full = render(template, values)
+    full = render(template, {**values, "hashtags": hashtag_text(tags)})
     if fits(full):
         return full, False, True
+    floor = min(min_title, grapheme_count(values["title"]))
     for keep in range(len(tags), -1, -1):
-        trial = {**values, "hashtags": hashtag_text(tags[:keep])} if tags else dict(values)
+        trial = {**values, "hashtags": hashtag_text(tags[:keep])}
         for name in ("summary", "title"):
-            if trial[name] and f"{{{name}}}" in template:
-                short = _shorten_value(template, trial, name, fits)
-                if short is not None:
-                    return render(template, {**trial, name: short}), True, True
-                trial[name] = ""
+            if not trial[name] or f"{{{name}}}" not in template:
+                continue
+            short = _shorten_value(template, trial, name, fits)
+            readable = name == "summary" or keep == 0 or _kept(short) >= floor
+            if short is not None and readable:
+                return render(template, {**trial, name: short}), True, True
+            if name == "title" and keep:
+                break  # keep the headline readable: drop a hashtag instead
+            trial[name] = ""
     return full, True, False
+
+
+def _kept(short: str | None) -> int:
+    return grapheme_count((short or "").rstrip("…").strip())
 
 
 def _shorten_value(

@@ -148,7 +148,7 @@ def test_third_party_adapter_through_config_and_ledger(
     [posted] = server.requests
     assert posted["path"] == "/api/v1/statuses"
     assert posted["headers"]["Authorization"] == "Bearer mast-TOPSECRET"
-    assert "utm_source%3Dmastodon" in posted["body"] and "utm_id%3D" in posted["body"]
+    assert "utm_source%3Dmastodon" in posted["body"] and "share_ref%3D" in posted["body"]
     assert intent.startswith("https://mastodon.social/share?")
 
 
