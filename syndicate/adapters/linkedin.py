@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import regex
 import requests
 
 from syndicate.adapters._http import (
@@ -23,7 +24,7 @@ from syndicate.adapters._http import (
     reason_of,
 )
 from syndicate.adapters.base import Account, Outcome, ShareRequest, ShareResult
-from syndicate.content.text import shorten
+from syndicate.content.text import shorten, url_spans
 from syndicate.errors import ConfigError
 from syndicate.models import Article
 
@@ -32,15 +33,28 @@ COMMENTARY_LIMIT = 3000
 TITLE_LIMIT = 200
 DESCRIPTION_LIMIT = 300
 # Little text format: reserved characters must be backslash-escaped, or LinkedIn silently
-# cuts the post at the first one. A "#" that starts a hashtag stays, to keep the hashtag.
-_RESERVED = re.compile(r"[\\|{}@\[\]()<>*_~]|#(?!\w)|(?<=\S)#")
+# cuts the post at the first one. A "#" that starts a hashtag (a letter, mark or digit
+# follows, after a space or the start) stays, to keep the hashtag; any other "#" is
+# escaped, so no bare "#" is left before an escaped character. URLs are left intact.
+_RESERVED = regex.compile(r"[\\|{}@\[\]()<>*_~]|#(?![\p{L}\p{M}\p{Nd}])|(?<=\S)#")
 _URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
 _VERSION = re.compile(r"\d{6}")
 
 
 def escape_little_text(text: str) -> str:
-    """Backslash-escape every little-text reserved character except hashtag ``#``."""
-    return _RESERVED.sub(lambda m: "\\" + m.group(0), text)
+    """Backslash-escape every little-text reserved character except hashtag ``#``.
+
+    URLs are copied as they are: an escape inside one would change the link.
+    """
+    pieces, done = [], 0
+    for start, end in url_spans(text):
+        pieces += [_escape(text[done:start]), text[start:end]]
+        done = end
+    return "".join([*pieces, _escape(text[done:])])
+
+
+def _escape(plain: str) -> str:
+    return str(_RESERVED.sub(lambda m: "\\" + m.group(0), plain))
 
 
 def fit_commentary(text: str, limit: int = COMMENTARY_LIMIT) -> str:

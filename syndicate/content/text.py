@@ -16,6 +16,10 @@ _SLUG_JOIN = re.compile(r"[\s_-]+")
 # combining marks, an Indic conjunct, a ZWJ emoji sequence, a flag pair, a keycap.
 _GRAPHEME = regex.compile(r"\X")
 TRIM = " ,;:-–—"
+# A URL written in running text: up to white space, minus the sentence's own trailing
+# punctuation (a closing bracket stays when the URL opened one).
+_URL_IN_TEXT = re.compile(r"(?i)\bhttps?://[^\s<>\"«»“”]+")
+_SENTENCE_END = ".,;:!?'’)]…"
 
 
 def clean_xml_text(text: str) -> str:
@@ -71,9 +75,7 @@ def cut_graphemes(text: str, fits: Callable[[str], bool]) -> str:
     return text[: stops[lo]]
 
 
-def shorten(
-    text: str, limit: int, ellipsis: str = "…", measure: Callable[[str], int] = len
-) -> str:
+def shorten(text: str, limit: int, ellipsis: str = "…", measure: Callable[[str], int] = len) -> str:
     """Cut *text* to at most *limit* (by *measure*) at a word boundary, adding *ellipsis*.
 
     Never cuts inside a grapheme: a ZWJ emoji, a flag, a letter and its combining
@@ -89,3 +91,15 @@ def shorten(
         cut = cut[:space]
     kept = cut.rstrip(TRIM)
     return kept + ellipsis if kept else cut_graphemes(ellipsis, lambda t: measure(t) <= limit)
+
+
+def url_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each ``http(s)://`` URL written in *text*, sentence punctuation out."""
+    spans = []
+    for match in _URL_IN_TEXT.finditer(text):
+        raw = match.group(0)
+        core = raw.rstrip(_SENTENCE_END)
+        if raw[len(core) :].startswith(")") and core.count("(") > core.count(")"):
+            core += ")"
+        spans.append((match.start(), match.start() + len(core)))
+    return spans

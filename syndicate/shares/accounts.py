@@ -123,8 +123,8 @@ def parse(raw: Mapping[str, Any]) -> ShareSettings:
     )
 
 
-def _marker_param(value: Any) -> str:
-    value = _str(value, "share.marker_param")
+def _marker_param(raw: Any) -> str:
+    value = _str(raw, "share.marker_param")
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,39}", value):
         raise ConfigError("share.marker_param", f"must be a plain parameter name, got {value!r}")
     if value.lower().startswith("utm_"):
@@ -135,8 +135,8 @@ def _marker_param(value: Any) -> str:
     return value
 
 
-def _app_id(value: Any) -> str:
-    value = _str(value, "share.facebook_app_id").strip()
+def _app_id(raw: Any) -> str:
+    value = _str(raw, "share.facebook_app_id").strip()
     if value and not value.isdigit():
         raise ConfigError("share.facebook_app_id", f"must be digits, got {value!r}")
     return value

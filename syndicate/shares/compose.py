@@ -13,8 +13,8 @@ import idna
 import regex
 from twitter_text import extract_urls
 
+from syndicate.content.text import grapheme_stops, url_spans
 from syndicate.models import Term
-from syndicate.content.text import grapheme_stops
 
 VARIABLES = ("title", "summary", "url", "hashtags", "author", "site")
 ELLIPSIS = "…"
@@ -27,10 +27,6 @@ TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "m
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# A URL written inside a headline or summary: up to white space, minus the trailing
-# punctuation of the sentence around it.
-_URL_IN_TEXT = re.compile(r"(?i)\bhttps?://[^\s<>\"«»“”]+")
-_SENTENCE_END = ".,;:!?'’)]…"
 _TAG_IN_TEXT = regex.compile(r"[#＃]([\p{L}\p{M}\p{Nd}][\p{L}\p{M}\p{Nd}_\u200c\u200d]*)")
 
 
@@ -93,15 +89,11 @@ def linkable_url(url: str) -> str:
 def linkable_text(text: str) -> str:
     """*text* with every ``http(s)://`` URL in it made :func:`linkable_url`."""
 
-    def fix(match: re.Match[str]) -> str:
-        raw = match.group(0)
-        core = raw.rstrip(_SENTENCE_END)
-        if raw[len(core) :].startswith(")") and core.count("(") > core.count(")"):
-            core += ")"
-        return linkable_url(core) + raw[len(core) :]
-
-    return _URL_IN_TEXT.sub(fix, text)
-
+    pieces, done = [], 0
+    for start, end in url_spans(text):
+        pieces += [text[done:start], linkable_url(text[start:end])]
+        done = end
+    return "".join([*pieces, text[done:]])
 
 
 def add_query_params(url: str, params: Mapping[str, str]) -> str:

@@ -98,7 +98,7 @@ def action_target(action: str, state: str, *, posted: bool = True) -> State:
 
 
 def share_key(article_id: str, network: str, account: str, generation: int = 0) -> str:
-    """The job's marker, put in the shared link (``share.marker_param``) so reconciliation can find it."""
+    """The job's marker, put in each shared link (``share.marker_param``) to find it again."""
     raw = f"{article_id}|{network}|{account}|{generation}".encode()
     return hashlib.sha256(raw).hexdigest()[:16]
 

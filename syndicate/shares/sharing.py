@@ -19,6 +19,7 @@ from syndicate import adapters as registry
 from syndicate import net
 from syndicate.adapters.base import Account, ShareAdapter, ShareRequest
 from syndicate.adapters.x_length import weighted_length
+from syndicate.content.text import grapheme_count
 from syndicate.errors import AdapterNotFound, ConfigError
 from syndicate.models import Article, Term
 from syndicate.shares import accounts as settings
@@ -37,8 +38,7 @@ from syndicate.shares.compose import (
     strip_tracking,
     tags_in,
 )
-from syndicate.content.text import grapheme_count
-from syndicate.shares.ledger import Pacing, share_key
+from syndicate.shares.ledger import Pacing
 from syndicate.shares.preview import Problem
 
 if TYPE_CHECKING:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -166,3 +167,13 @@ def test_answers_classified(
     """Every documented Posts API answer maps to the right outcome."""
     result = post_against(session, LinkedInAdapter, "linkedin", status, body, headers)
     assert_outcome(result, "linkedin", outcome, fields)
+
+
+def test_escaping_leaves_urls_intact_and_no_bare_hash() -> None:
+    """Reserved characters inside a URL stay as they are; '#' before '_' is escaped too."""
+    url = "https://news.example.com/oauth_1?a=b_c&utm_source=linkedin#part_2"
+    escaped = escape_little_text(f"Read (this) {url}. Tag #_under_ and #Budget_2026")
+    assert f" {url}. " in escaped
+    assert "\\#\\_under\\_" in escaped and "#Budget\\_2026" in escaped
+    assert unescape(escaped) == f"Read (this) {url}. Tag #_under_ and #Budget_2026"
+    assert not re.search(r"(?<!\\)#(?![^\W_])", escaped), "a bare # would be shown"
