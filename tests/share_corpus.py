@@ -278,6 +278,7 @@ def corpus() -> list[Article]:
                 image=Image(
                     f"https://news.example.com/img/{n}.jpg", "image/jpeg", 90_000, 1200, 630
                 ),
+                guid=f"urn:syndicate:corpus:{n}",
             )
         )
     return articles

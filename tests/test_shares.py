@@ -493,3 +493,46 @@ def test_bad_pacing_options_hold_the_job_with_the_reason(
         assert alert["kind"] == "config" and "bad pacing options" in alert["message"]
     finally:
         svc.close()
+
+
+def test_preview_is_byte_identical_to_what_is_sent(live: tuple[Service, Sandbox]) -> None:
+    """For a 44-article multilingual corpus on four networks: the dry-run request, the
+    share API's request, the ledger's recorded preview and the request the sandbox
+    received are the same, apart from credentials added at send time."""
+    from share_corpus import corpus
+
+    from syndicate.cli.share import _request
+    from syndicate.web.share import _account_entry
+
+    service, box = live
+    articles = corpus()
+    for a in articles:
+        service.store.upsert_article(
+            replace(a, published=service.now(), updated=service.now()), service.now()
+        )
+    accounts = service.sharing.accounts()
+    before = {}
+    for a in articles:
+        for acct in accounts:
+            dry = _request(service, a, acct, service.now()).preview()
+            marker = shares_view.marker_for(service, a.id, acct.network, acct.name)
+            api = _account_entry(service, a, acct, marker)["request"]
+            assert json.dumps(api) == json.dumps(dry)
+            before[(a.id, acct.key)] = dry
+    _run(service, 5 * len(articles))
+    jobs = shares_view.list_jobs(service, limit=10_000)
+    assert len(jobs) == len(articles) * len(accounts)
+    assert {j["state"] for j in jobs} == {"sent"}
+    received = Counter()
+    for job in jobs:
+        key = (job["article"], f"{job['network']}:{job['account']}")
+        recorded = json.loads(shares_view.request_preview(service, job["id"]) or "{}")
+        assert json.dumps(recorded) == json.dumps(before[key]), key
+        [sent] = [
+            e
+            for e in box.requests(job["network"])
+            if e["method"] == "POST" and job["share_key"] in json.dumps(e["parsed"])
+        ]
+        assert sent["parsed"] == before[key]["body"], key
+        received[key] += 1
+    assert set(received.values()) == {1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -110,11 +111,19 @@ def share(
         if not dry_run:
             _enqueue(service, article, accounts)
             return
-        built = [(a, service.sharing.build_request(article, a, now)) for a in accounts]
+        built = [(a, _request(service, article, a, now)) for a in accounts]
     if as_json:
         click.echo(json.dumps([_entry(a, r) for a, r in built], indent=2, ensure_ascii=False))
         return
     click.echo("\n\n".join(_http_text(a, r) for a, r in built))
+
+
+def _request(service: Service, article: Article, account: Account, now: datetime) -> ShareRequest:
+    """The request exactly as the worker will send it: same job key, same marker."""
+    from syndicate.shares.view import marker_for
+
+    marker = marker_for(service, article.id, account.network, account.name)
+    return service.sharing.build_request(article, account, now, marker=marker)
 
 
 def _enqueue(service: Service, article: Article, accounts: list[Account]) -> None:

@@ -250,8 +250,14 @@ class Sharing:
         return weighted_length if network == "x" else len
 
     def compose(self, article: Article, account: Account, marker: str | None = None) -> Composed:
-        """The post for *account*: its template filled and fitted to the network's limit."""
+        """The post for *account*: its template filled and fitted to the network's limit.
+
+        *marker* is the ledger job's share key; by default the key of the article's first
+        job on the account, so a preview shows exactly what the worker will send.
+        """
         network = account.network
+        if marker is None:
+            marker = share_key(article.id, network, account.name)
         url = self.tracked_url(article, network, account, marker)
         tags = self.post_hashtags(article, network, account)
         template = self._option(network, account, "template", _default_template(network))
@@ -270,7 +276,11 @@ class Sharing:
     def build_request(
         self, article: Article, account: Account, now: datetime, marker: str | None = None
     ) -> ShareRequest:
-        """The exact API request that would post *article* to *account* (no I/O)."""
+        """The exact API request that would post *article* to *account* (no I/O).
+
+        The same *marker* (by default the first job's share key, see :meth:`compose`) gives
+        the same request, byte for byte, apart from credentials added at send time.
+        """
         c = self.compose(article, account, marker)
         return self.adapter(account.network).build(
             article, account, now, text=c.text, url=c.url, title=c.title

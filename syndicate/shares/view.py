@@ -93,6 +93,16 @@ def jobs_for_article(service: Service, article_id: str) -> list[dict[str, Any]]:
         return [job_dict(r) for r in conn.execute(query)]
 
 
+def marker_for(service: Service, article_id: str, network: str, account: str) -> str | None:
+    """The share key of the article's job on the account, or None when it has none yet."""
+    query = sa.select(share.c.share_key).where(
+        share.c.article_id == article_id, share.c.network == network, share.c.account == account
+    )
+    with service.store.read() as conn:
+        value: str | None = conn.execute(query).scalar()
+    return value
+
+
 def request_preview(service: Service, job_id: int) -> str | None:
     """The recorded (redacted) request of a job: what was, or in a dry run would be, sent."""
     with service.store.read() as conn:

@@ -63,7 +63,11 @@ def share_preview(article_id: str) -> Response:
     article = _article(article_id, published_only=False)
     sharing = service.sharing
     jobs = _jobs(service, article.id)
-    shares = [_account_entry(service, article, account) for account in sharing.accounts()]
+    markers = {_job_account(j): str(j["share_key"]) for j in jobs or [] if j.get("share_key")}
+    shares = [
+        _account_entry(service, article, account, markers.get(account.key))
+        for account in sharing.accounts()
+    ]
     if jobs is not None:
         for entry in shares:
             entry["jobs"] = [j for j in jobs if _job_account(j) == entry["key"]]
@@ -82,7 +86,10 @@ def share_preview(article_id: str) -> Response:
     return jsonify(body)
 
 
-def _account_entry(service: Service, article: Article, account: Account) -> dict[str, Any]:
+def _account_entry(
+    service: Service, article: Article, account: Account, marker: str | None
+) -> dict[str, Any]:
+    """One account's intent, text and request; *marker* is its job's share key, if any."""
     sharing = service.sharing
     entry: dict[str, Any] = {
         "network": account.network,
@@ -91,8 +98,8 @@ def _account_entry(service: Service, article: Article, account: Account) -> dict
     }
     secrets = secret_values(account)
     try:
-        composed = sharing.compose(article, account)
-        request = sharing.build_request(article, account, service.now())
+        composed = sharing.compose(article, account, marker)
+        request = sharing.build_request(article, account, service.now(), marker)
         entry.update(
             intent_url=sharing.intent_url(article, account.network, account),
             text=composed.text,
