@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -12,7 +14,7 @@ from syndicate.adapters.reddit import RedditAdapter
 from syndicate.adapters.x import XAdapter
 from syndicate.sandbox.server import Sandbox
 from syndicate.testing import NOW, make_article
-from tests.adapters.conftest import account
+from tests.adapters.conftest import SECRETS, account, register_x
 
 ADAPTERS = {
     "x": XAdapter,
@@ -26,6 +28,7 @@ ADAPTERS = {
 def sandbox() -> Sandbox:
     """A fresh sandbox per test."""
     with Sandbox() as sb:
+        register_x(sb)
         yield sb
 
 
@@ -115,6 +118,7 @@ def test_reset_and_unknown_knob(sandbox: Sandbox) -> None:
 def test_stop_releases_stalled_answers() -> None:
     """Stopping the sandbox does not wait for a stalled answer's full stall time."""
     sb = Sandbox().start()
+    register_x(sb)
     sb.set_faults(timeout_after_accept=1, stall_s=30)
     with requests.Session() as s:
         x = XAdapter({"timeout": [1, 0.2]}, session=s, base_url=f"{sb.url}/x")
@@ -124,3 +128,56 @@ def test_stop_releases_stalled_answers() -> None:
         )
     sb.stop()  # would hang for stall_s without the release (pytest-timeout guards it)
     assert len(sb.posts("x")) == 1
+
+
+def test_wrongly_signed_x_request_gets_401_like_x(sandbox: Sandbox) -> None:
+    """A signature made with the wrong consumer secret, an unknown key, or a tampered
+    request is refused with X's 401 problem body; the right one is accepted."""
+    good = account("x")
+    wrong_secret = Account("x", "desk", {}, {**SECRETS["x"], "consumer_secret": "not-it"})
+    unknown = Account("x", "desk", {}, {**SECRETS["x"], "consumer_key": "someone-else"})
+    with requests.Session() as s:
+        x = XAdapter(session=s, base_url=f"{sandbox.url}/x")
+        for acct in (wrong_secret, unknown):
+            result = x.send(x.build(make_article(), acct, NOW, text="Signed?"), acct, NOW)
+            assert result.outcome is Outcome.AUTH and result.status == 401
+        assert sandbox.posts("x") == []
+        assert sandbox.requests("x")[0]["parsed"] == {"text": "Signed?"}
+        ok = x.send(x.build(make_article(), good, NOW, text="Signed."), good, NOW)
+        assert ok.outcome is Outcome.POSTED
+        # A request replayed to another path is refused: the URL is signed.
+        from requests_oauthlib import OAuth1
+
+        creds = SECRETS["x"]
+        signer = OAuth1(
+            creds["consumer_key"],
+            creds["consumer_secret"],
+            creds["access_token"],
+            creds["access_token_secret"],
+        )
+        prepared = requests.Request(
+            "POST", f"{sandbox.url}/x/2/tweets?x=1", json={"text": "Moved"}, auth=signer
+        ).prepare()
+        prepared.url = f"{sandbox.url}/x/2/tweets?x=2"
+        assert s.send(prepared).status_code == 401
+    [refused] = [e for e in sandbox.requests("x") if e["status"] == 401][:1]
+    assert refused["status"] == 401
+
+
+def test_log_redacts_every_credential_form(sandbox: Sandbox) -> None:
+    """Basic (base64 of id:secret), Bearer, OAuth 1.0a parameters and tokens in form or
+    JSON bodies never reach the request log."""
+    secrets = [v for creds in SECRETS.values() for v in creds.values() if "TOPSECRET" in v]
+    with requests.Session() as s:
+        for network in ADAPTERS:
+            post(sandbox, s, network)
+        s.post(f"{sandbox.url}/facebook/v25.0/1/feed", data={"access_token": "tok-FORM-1"})
+        s.post(f"{sandbox.url}/x/2/tweets", json={"text": "t", "refresh_token": "tok-JSON-2"})
+        s.post(f"{sandbox.url}/x/2/tweets", headers={"Authorization": "Bearer tok-BEARER-3"})
+    log = json.dumps(sandbox.requests())
+    import base64
+
+    basic = base64.b64encode(b"cid-TOPSECRET-6:csec-TOPSECRET-7").decode()
+    for secret in [*secrets, basic, "tok-FORM-1", "tok-JSON-2", "tok-BEARER-3"]:
+        assert secret not in log, secret
+    assert "Basic <redacted>" in log and 'oauth_signature=\\"<redacted>\\"' in log

@@ -13,7 +13,19 @@ from urllib.parse import unquote
 from syndicate.sandbox.state import State
 
 OAUTH_PARAM = re.compile(r'(oauth_\w+)="([^"]*)"')
-SECRET_FIELDS = ("access_token", "password", "client_secret", "refresh_token")
+SECRET_FIELDS = (
+    "access_token",
+    "password",
+    "client_secret",
+    "refresh_token",
+    "appsecret_proof",
+    "code",
+    "code_verifier",
+    "client_assertion",
+    "accessJwt",
+    "refreshJwt",
+)
+REDACTED = "<redacted>"
 
 
 @dataclass
@@ -27,6 +39,7 @@ class Call:
     raw: str
     parsed: Any
     network: str = ""
+    target: str = ""  # the request target as sent: path and query string
 
     def header(self, name: str) -> str:
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), "")
@@ -51,7 +64,7 @@ class Call:
             ),
         ]
         if auth.lower().startswith("basic "):
-            found += basic_credentials(auth).split(":", 1)
+            found += [auth.split(" ", 1)[1].strip(), *basic_credentials(auth).split(":", 1)]
         for name in SECRET_FIELDS:
             found.append(self.field(name) or self.query.get(name, ""))
         found += [unquote(v) for v in found]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from syndicate.sandbox import facebook, linkedin, reddit, x
-from syndicate.sandbox.common import SECRET_FIELDS, Call, Reply, Route, http_error
+from syndicate.sandbox.common import (
+    OAUTH_PARAM,
+    REDACTED,
+    SECRET_FIELDS,
+    Call,
+    Reply,
+    Route,
+    http_error,
+)
 from syndicate.sandbox.state import State
 
 log = logging.getLogger(__name__)
@@ -80,8 +89,14 @@ class Sandbox:
         self.state.set_faults(knobs)
 
     def reset(self) -> None:
-        """Forget posts, the log and the faults."""
+        """Forget posts, the log and the faults (registered OAuth 1.0a apps stay)."""
         self.state.reset()
+
+    def register_oauth1(
+        self, consumer_key: str, consumer_secret: str, token: str, token_secret: str
+    ) -> None:
+        """Accept X requests signed with these OAuth 1.0a credentials (others get 401)."""
+        self.state.register_oauth1(consumer_key, consumer_secret, token, token_secret)
 
 
 def run_sandbox(port: int = 8089, host: str = "127.0.0.1") -> None:
@@ -161,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
             dict(self.headers.items()),
             raw,
             parsed,
+            target=self.path,
         )
 
     def _send(self, reply: Reply) -> None:
@@ -198,6 +214,13 @@ def _admin(state: State, call: Call) -> Reply:
         return Reply(200, state.faults)
     if call.path == "/__faults" and call.method == "GET":
         return Reply(200, state.faults)
+    if call.path == "/__oauth1" and call.method == "POST":
+        body = call.parsed if isinstance(call.parsed, dict) else {}
+        keys = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+        if not all(isinstance(body.get(k), str) and body[k] for k in keys):
+            return http_error(400, f"give {', '.join(keys)}")
+        state.register_oauth1(*(body[k] for k in keys))
+        return Reply(200, {"registered": body["consumer_key"][:4] + "…"})
     if call.path == "/__reset" and call.method == "POST":
         state.reset()
         return Reply(200, {"reset": True})
@@ -215,7 +238,7 @@ def _record(state: State, call: Call, reply: Reply) -> None:
                 "method": call.method,
                 "path": call.path,
                 "query": _hide(call.query, secrets),
-                "headers": _hide(call.headers, secrets),
+                "headers": _hide(hide_credentials(call.headers), secrets),
                 "body": _hide(call.raw, secrets),
                 "parsed": _hide(call.parsed, secrets),
                 "status": None if reply.stall and state.faults["drop"] else reply.status,
@@ -224,14 +247,43 @@ def _record(state: State, call: Call, reply: Reply) -> None:
         )
 
 
+def hide_credentials(headers: dict[str, str]) -> dict[str, str]:
+    """Headers with every credential replaced: Basic and Bearer credentials whole, the
+    OAuth 1.0a key, token and signature (names, nonce and timestamp stay readable), and
+    cookies and API-key headers."""
+    shown = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered in ("authorization", "proxy-authorization"):
+            scheme, _, credentials = value.partition(" ")
+            if scheme.lower() == "oauth":
+                value = OAUTH_PARAM.sub(_oauth_param_shown, value)
+            elif credentials:
+                value = f"{scheme} {REDACTED}"
+            else:
+                value = REDACTED
+        elif lowered in ("cookie", "x-api-key", "api-key") or "token" in lowered:
+            value = REDACTED
+        shown[name] = value
+    return shown
+
+
+def _oauth_param_shown(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name in ("oauth_consumer_key", "oauth_token", "oauth_signature"):
+        return f'{name}="{REDACTED}"'
+    return match.group(0)
+
+
 def _hide(value: Any, secrets: list[str]) -> Any:
     """Redact credentials from what the log keeps (the sandbox log is a log too)."""
     if isinstance(value, dict):
         return {
-            k: "<redacted>" if k in SECRET_FIELDS and v else _hide(v, secrets)
-            for k, v in value.items()
+            k: REDACTED if k in SECRET_FIELDS and v else _hide(v, secrets) for k, v in value.items()
         }
+    if isinstance(value, list):
+        return [_hide(v, secrets) for v in value]
     if isinstance(value, str):
         for secret in sorted((s for s in secrets if len(s) > 3), key=len, reverse=True):
-            value = value.replace(secret, "<redacted>")
+            value = value.replace(secret, REDACTED)
     return value

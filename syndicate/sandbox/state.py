@@ -31,7 +31,19 @@ class State:
         self.clock = clock
         self.lock = threading.RLock()
         self.release = threading.Event()
+        # OAuth 1.0a secrets the fake X knows (consumer key -> secret, token -> secret),
+        # like apps registered on the developer portal; a reset keeps them.
+        self.oauth1_consumers: dict[str, str] = {}
+        self.oauth1_tokens: dict[str, str] = {}
         self.reset()
+
+    def register_oauth1(
+        self, consumer_key: str, consumer_secret: str, token: str, token_secret: str
+    ) -> None:
+        """Let requests signed with these OAuth 1.0a credentials through."""
+        with self.lock:
+            self.oauth1_consumers[consumer_key] = consumer_secret
+            self.oauth1_tokens[token] = token_secret
 
     def reset(self) -> None:
         with self.lock:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth1.rfc5849 import signature as oauth1
+
 from syndicate.adapters import x_length as xtext
 from syndicate.sandbox.common import OAUTH_PARAM, Call, Reply, Route, create, now_iso
 from syndicate.sandbox.state import State
@@ -21,12 +24,38 @@ OAUTH1_PARAMS = {
 _URL = re.compile(r"https?://\S+")
 
 
-def _who(call: Call) -> str | Reply:
+def _who(state: State, call: Call) -> str | Reply:
     auth = call.header("Authorization")
-    params = dict(OAUTH_PARAM.findall(auth))
-    if auth.startswith("OAuth ") and OAUTH1_PARAMS <= set(params):
-        return unquote(params["oauth_token"])
+    params = {k: unquote(v) for k, v in OAUTH_PARAM.findall(auth)}
+    if auth.startswith("OAuth "):
+        if OAUTH1_PARAMS <= set(params) and _signed(state, call, params):
+            return params["oauth_token"]
+        return _unauthorized()
     return call.bearer() or _unauthorized()
+
+
+def _signed(state: State, call: Call, params: dict[str, str]) -> bool:
+    """Whether the HMAC-SHA1 signature is right for the registered secrets (RFC 5849).
+
+    The base string is the method, the URL the client addressed and the oauth and query
+    parameters; a JSON body is not signed.
+    """
+    with state.lock:
+        consumer_secret = state.oauth1_consumers.get(params["oauth_consumer_key"])
+        token_secret = state.oauth1_tokens.get(params["oauth_token"])
+    if consumer_secret is None or token_secret is None:
+        return False
+    if params["oauth_signature_method"] != "HMAC-SHA1" or params["oauth_version"] != "1.0":
+        return False
+    uri = f"http://{call.header('Host')}{call.target}"
+    request = OAuthRequest(
+        uri, call.method, headers={"Authorization": call.header("Authorization")}
+    )
+    request.params = oauth1.collect_parameters(
+        uri_query=call.target.partition("?")[2], headers=request.headers, with_realm=False
+    )
+    request.signature = params["oauth_signature"]
+    return bool(oauth1.verify_hmac_sha1(request, consumer_secret, token_secret))
 
 
 def _unauthorized() -> Reply:
@@ -108,7 +137,7 @@ def tweet(state: State, call: Call) -> Reply:
     return create(
         state,
         call,
-        _who(call),
+        _who(state, call),
         _unauthorized,
         lambda: _limited(state),
         check,
@@ -119,7 +148,7 @@ def tweet(state: State, call: Call) -> Reply:
 
 def me(state: State, call: Call) -> Reply:
     """``GET /2/users/me``."""
-    who = _who(call)
+    who = _who(state, call)
     if isinstance(who, Reply):
         return who
     return Reply(200, {"data": {"id": _user_id(who), "name": who, "username": who}})
@@ -131,7 +160,7 @@ def _user_id(who: str) -> str:
 
 def timeline(state: State, call: Call, user_id: str) -> Reply:
     """``GET /2/users/{id}/tweets``, newest first."""
-    who = _who(call)
+    who = _who(state, call)
     if isinstance(who, Reply):
         return who
     with state.lock:

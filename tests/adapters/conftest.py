@@ -40,10 +40,19 @@ OPTIONS = {
 }
 
 
+def register_x(sb: Sandbox) -> None:
+    """Register the test X app's OAuth 1.0a secrets, as a developer portal would."""
+    x = SECRETS["x"]
+    sb.register_oauth1(
+        x["consumer_key"], x["consumer_secret"], x["access_token"], x["access_token_secret"]
+    )
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[Sandbox]:
     """One sandbox for the whole run (reset before each test by ``sandbox``)."""
     with Sandbox() as sb:
+        register_x(sb)
         yield sb
 
 
