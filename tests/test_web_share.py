@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,7 +61,10 @@ def test_share_json_lists_each_enabled_account(base: str, service: Service) -> N
     assert x["request"]["headers"]["Authorization"] == "Bearer <redacted>"
     assert "via=newsdesk" in x["intent_url"]
     fb = shares["facebook:demo-page"]["request"]
-    assert fb["body"]["link"].endswith("&utm_source=facebook&utm_medium=social#top")
+    # The job's marker is in the preview already: what the worker will send, byte for byte.
+    assert re.search(
+        r"&utm_source=facebook&utm_medium=social&share_ref=[0-9a-f]{16}#top$", fb["body"]["link"]
+    )
     article = make_article()
     expected = service.sharing.build_request(article, service.sharing.account("reddit:desk"), WHEN)
     assert shares["reddit:desk"]["request"]["body"] == expected.preview()["body"]

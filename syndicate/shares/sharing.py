@@ -38,7 +38,7 @@ from syndicate.shares.compose import (
     strip_tracking,
     tags_in,
 )
-from syndicate.shares.ledger import Pacing
+from syndicate.shares.ledger import Pacing, share_key
 from syndicate.shares.preview import Problem
 
 if TYPE_CHECKING:
