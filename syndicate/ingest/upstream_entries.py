@@ -39,6 +39,9 @@ from syndicate.models import UpstreamSpec
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _EMAIL = re.compile(r"<?\b[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+\b>?")
+_HOST = re.compile(r"[^\s/?#@:\\]+(?:\.[^\s/?#@:\\]+)*|\[[0-9a-fA-F:.]+\]")
+# An ISO 8601 date feedparser would "repair" by overflow (month 13 → next year).
+_ISO_PARTS = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[T ](\d{1,2}):(\d{2}))?")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]")
 
 
@@ -190,12 +193,24 @@ def _link(entry: Mapping[str, Any], base: str, warnings: list[str]) -> str | Non
     if not isinstance(link, str) or not link.strip():
         return None
     url = urljoin(base, link.strip())
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.hostname and len(url) <= URL_LIMIT:
+    if _usable_url(url):
         return url
     shown = url if len(url) <= 200 else url[:200] + "…"
     warnings.append(f"link dropped (not an absolute http(s) URL): {shown!r}; using its own page")
     return None
+
+
+def _usable_url(url: str) -> bool:
+    """An absolute http(s) URL with a plausible host, within the length limit."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (
+        parts.scheme in ("http", "https") and bool(_HOST.fullmatch(host)) and len(url) <= URL_LIMIT
+    )
 
 
 def _published(entry: Mapping[str, Any], now: datetime, warnings: list[str]) -> Any:
@@ -215,7 +230,8 @@ def _usable_date(
     if value is None:
         return None
     moment = _as_datetime(value)
-    if moment is not None and moment > now:
+    repeated = name == "updated" and entry.get("updated") == entry.get("published")
+    if moment is not None and moment > now and not repeated:
         warnings.append(f"{name} date {entry.get(name)!r} is in the future; using now")
     return value
 
@@ -226,6 +242,8 @@ def _date(entry: Mapping[str, Any], name: str) -> str | datetime | None:
     text = entry.get(name)
     if isinstance(text, str) and _as_datetime(text.strip()) is not None:
         return text.strip()
+    if isinstance(text, str) and _out_of_range(text.strip()):
+        return None
     parsed = entry.get(f"{name}_parsed")
     if isinstance(parsed, struct_time | tuple) and len(parsed) >= 6:
         try:
@@ -233,6 +251,18 @@ def _date(entry: Mapping[str, Any], name: str) -> str | datetime | None:
         except (ValueError, OverflowError):
             return None
     return None
+
+
+def _out_of_range(text: str) -> bool:
+    """An ISO-looking date whose month, day or hour cannot exist."""
+    found = _ISO_PARTS.match(text)
+    if found is None:
+        return False
+    _, month, day, hour, minute = (int(g) if g else None for g in found.groups())
+    return bool(
+        not 1 <= (month or 1) <= 12 or not 1 <= (day or 1) <= 31
+        or (hour or 0) > 24 or (minute or 0) > 59
+    )  # fmt: skip
 
 
 def _as_datetime(value: str | datetime) -> datetime | None:
