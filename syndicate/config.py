@@ -94,7 +94,8 @@ class Settings:
     upstream: tuple[UpstreamSpec, ...] = _setting(
         (),
         "`[[upstream]]` tables: RSS/Atom feeds to take articles from (name, url, interval, "
-        "allow_private, author, categories).",
+        "allow_private, author, categories, publish_author_email: put entries' author e-mail "
+        "addresses in feeds; off by default, when they are dropped).",
         env=False,
     )
     share: dict[str, Any] = _setting(

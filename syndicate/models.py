@@ -52,6 +52,7 @@ class Article:
     source: str = "api"
     guid: str = ""
     status: Status = "published"
+    author_email: str | None = None  # published in feeds; set only when the source opts in
 
     @property
     def author_slug(self) -> str:
@@ -91,3 +92,4 @@ class UpstreamSpec:
     allow_private: bool = False
     author: str | None = None
     categories: tuple[str, ...] = field(default_factory=tuple)
+    publish_author_email: bool = False

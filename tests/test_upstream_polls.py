@@ -16,14 +16,17 @@ from upstream_server import Feed, Upstream, send
 
 from syndicate.cli import main
 from syndicate.config import Settings
+from syndicate.feeds.common import Site
+from syndicate.feeds.render import render
 from syndicate.ingest.feedbytes import expand_entities
 from syndicate.ingest.upstream import poll_upstream
 from syndicate.ingest.upstream_entries import article_id, entry_key, split_author
-from syndicate.models import UpstreamSpec
+from syndicate.models import FeedSpec, UpstreamSpec
 from syndicate.service import Service
 from syndicate.store import Store
 from syndicate.web import create_app
 from tests.conftest import Clock
+from tests.feedcheck import check
 from tests.live import live_server
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -284,3 +287,37 @@ def test_internal_entities_are_expanded_within_limits() -> None:
     big = "x" * 9_000
     with pytest.raises(Exception, match="expansion adds more than"):
         expand_entities(f'<!DOCTYPE r [<!ENTITY b "{big}">]><r>{"&b;" * 200}</r>')
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_author_email_is_published_only_on_opt_in(
+    service: Service, upstream: Upstream, opt_in: bool
+) -> None:
+    """Without publish_author_email the address is dropped; with it, feeds carry it."""
+    upstream.routes["/mail.rss"] = Feed(
+        rss(
+            "<item><guid>m1</guid><title>Mail</title><description>x</description>"
+            "<author>jbb@dallas.example.com (Joe Bob Briggs)</author></item>"
+        )
+    )
+    spec = UpstreamSpec(
+        name="wire", url=upstream.url("/mail.rss"), allow_private=True,
+        publish_author_email=opt_in,
+    )  # fmt: skip
+    poll_upstream(service, spec)
+    item = service.store.get_article(article_id("wire", upstream.url("/m1")))
+    assert item is not None and (item.author, item.author_slug) == (
+        "Joe Bob Briggs",
+        "joe-bob-briggs",
+    )
+    assert item.author_email == ("jbb@dallas.example.com" if opt_in else None)
+    site = Site("Demo", "https://news.example.com/", "https://feeds.example.com")
+    spec_all = FeedSpec("all", "Demo", "Latest", "")
+    for fmt in ("rss", "atom", "json"):
+        self_url = f"https://feeds.example.com/feeds/all.{fmt}"
+        body = render(spec_all, [item], fmt, site, self_url=self_url).body
+        assert check(fmt, body, self_url) == []
+        assert (b"jbb@dallas.example.com" in body) == (opt_in and fmt != "json")
+    if opt_in:
+        rss_body = render(spec_all, [item], "rss", site, self_url="https://f.example/a.rss").body
+        assert b"<author>jbb@dallas.example.com (Joe Bob Briggs)</author>" in rss_body

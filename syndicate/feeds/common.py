@@ -101,6 +101,7 @@ def cleaned(item: Article) -> Article:
         content_html=clean_xml_text(item.content_html),
         summary=clean_xml_text(item.summary),
         author=clean_xml_text(item.author),
+        author_email=clean_xml_text(item.author_email) if item.author_email else None,
         guid=clean_xml_text(item.guid),
         categories=_clean_terms(item.categories),
         tags=_clean_terms(item.tags),

@@ -17,7 +17,9 @@ Decisions (docs/feeds.md §2.2, R1–R22):
 - An image becomes an enclosure only when its byte length is known and its type is
   known or guessable from the URL (RSS requires both); JSON still gives ``image``.
 - RSS authors are names without e-mail, so they go in ``dc:creator``; an article
-  without an author is credited to the site.
+  without an author is credited to the site. An article whose source opted in to
+  publishing its author's e-mail also gets RSS ``<author>email (name)</author>`` and
+  Atom ``<email>``.
 - The entry id is the article's permanent ``guid`` (``isPermaLink="false"``), or its
   URL when an article has none yet.
 """
@@ -166,7 +168,7 @@ def entry(item: Article, spec: FeedSpec, site: Site, share: ShareHtml | None) ->
     fe.title(item.title)
     fe.link(href=item.url, rel="alternate", type="text/html")
     author = item.author or site.title
-    fe.author({"name": author})
+    fe.author({"name": author, **({"email": item.author_email} if item.author_email else {})})
     fe.creator = author
     fe.published(utc(item.published))
     fe.updated(modified(item))

@@ -38,6 +38,8 @@ TITLE_LIMIT = 110
 SUMMARY_LIMIT = 280
 AUTHOR_LIMIT = 200
 URL_LIMIT = 2000
+EMAIL_LIMIT = 320
+EMAIL_PATTERN = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+")
 # A sentence ends at . ! ? (maybe followed by a closing quote) before a capital or digit,
 # unless the word before the stop is a common abbreviation or an initial.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[”’\"')\]]?\s+(?=[“‘\"'(\[]?[A-Z0-9])")
@@ -80,6 +82,7 @@ def normalise(
     published = field("published", lambda: _parse_date(raw.get("published"), tz), None)
     updated = field("updated", lambda: _parse_date(raw.get("updated"), tz), None)
     author = field("author", lambda: _parse_author(raw.get("author"), settings), "")
+    email = field("author_email", lambda: _parse_email(raw.get("author_email")), None)
     no_terms: tuple[Term, ...] = ()
     categories = field("categories", lambda: _parse_terms(raw.get("categories")), no_terms)
     tags = field("tags", lambda: _parse_terms(raw.get("tags")), no_terms)
@@ -112,6 +115,7 @@ def normalise(
         image=image,
         source=source,
         guid=f"tag:{host},{published.year}:article/{article_id}",
+        author_email=email,
     )
 
 
@@ -231,6 +235,15 @@ def _parse_author(value: Any, settings: Settings) -> str:
     if len(author) > AUTHOR_LIMIT:
         raise ValueError(f"longer than {AUTHOR_LIMIT} characters")
     return author or settings.site_title
+
+
+def _parse_email(value: Any) -> str | None:
+    if not present(value):
+        return None
+    email = _text(value, "an e-mail address")
+    if not EMAIL_PATTERN.fullmatch(email) or len(email) > EMAIL_LIMIT:
+        raise ValueError(f"not an e-mail address: {email!r}")
+    return email
 
 
 def _parse_terms(value: Any) -> tuple[Term, ...]:

@@ -10,8 +10,9 @@
   the updated date, then to the time the entry was first seen; a date in the future
   becomes now; each drop is a warning recorded for the entry.
 - **Authors**: ``email (Name)``, ``Name <email>``, a bare e-mail and Atom's name/email are
-  split; the e-mail never goes into the name (nor its slug) and is not kept. Without a
-  name the upstream's configured author, then the feed's author, is used.
+  split; the e-mail never goes into the name (nor its slug) and is kept (and published
+  in feeds) only when the upstream sets ``publish_author_email``. Without a name the
+  upstream's configured author, then the feed's author, is used.
 - **Nothing worth keeping**: an entry without title, description and content is rejected
   with that reason; so is one whose text is mojibake (see :func:`feedbytes.mis_decoded`).
 """
@@ -83,6 +84,7 @@ def map_entry(entry: Mapping[str, Any], spec: UpstreamSpec, feed: FeedContext) -
         "title": title,
         "url": _link(entry, feed.base_url, warnings),
         "author": name[:AUTHOR_LIMIT] if name else None,
+        "author_email": author_email(entry) if spec.publish_author_email else None,
         "published": _published(entry, feed.now, warnings),
         "updated": _usable_date(entry, "updated", feed.now, warnings),
         "categories": _categories(entry, spec),
@@ -154,6 +156,19 @@ def author_name(entry: Mapping[str, Any]) -> str:
     if not names and isinstance(entry.get("author"), str):
         names.append(split_author(entry["author"])[0])
     return ", ".join(n for n in names if n)
+
+
+def author_email(entry: Mapping[str, Any]) -> str | None:
+    """The first author's e-mail address, if the entry gives one."""
+    for author in entry.get("authors") or [{"name": entry.get("author")}]:
+        if not isinstance(author, Mapping):
+            continue
+        for raw in (author.get("email"), author.get("name")):
+            if isinstance(raw, str) and "@" in raw:
+                found = split_author(raw)[1]
+                if found:
+                    return found
+    return None
 
 
 # -- parts ----------------------------------------------------------------------------------

@@ -359,6 +359,8 @@ def content_hash(item: Article) -> str:
         item.published.isoformat(),
         item.source,
     ]
+    if item.author_email:  # appended only when set, so older digests stay valid
+        data.append(item.author_email)
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -384,6 +386,7 @@ def _row(item: Article, digest: str) -> dict[str, Any]:
         "content_html": item.content_html,
         "author": item.author,
         "author_slug": item.author_slug,
+        "author_email": item.author_email,
         "image_url": image.url if image else None,
         "image_type": image.type if image else None,
         "image_length": image.length if image else None,
@@ -484,4 +487,5 @@ def _article(row: Any, terms: dict[str, list[Term]]) -> Article:
         source=row.source,
         guid=row.guid,
         status=row.status,
+        author_email=row.author_email,
     )

@@ -40,6 +40,7 @@ article = sa.Table(
     sa.Column("content_html", sa.Text, nullable=False),
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("author_slug", sa.String(200), nullable=False, index=True),
+    sa.Column("author_email", sa.String(320)),
     sa.Column("image_url", sa.String(2000)),
     sa.Column("image_type", sa.String(100)),
     sa.Column("image_length", sa.BigInteger),

@@ -1,4 +1,5 @@
-"""The outcome of each upstream's last poll, with its rejected entries and running totals.
+"""The outcome of each upstream's last poll, with its rejected entries and running totals;
+the author's e-mail of an article whose source opted in to publishing it.
 
 Revision ID: 0004_i15_upstream_polls
 Revises: 0003
@@ -16,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("article", sa.Column("author_email", sa.String(320)))
     op.create_table(
         "upstream_poll",
         sa.Column("name", sa.String(100), primary_key=True),
@@ -40,3 +42,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("upstream_poll")
+    op.drop_column("article", "author_email")
