@@ -19,6 +19,7 @@ from syndicate.config import Settings
 from syndicate.feeds.common import Site
 from syndicate.feeds.render import render
 from syndicate.ingest.feedbytes import expand_entities
+from syndicate.ingest.poll_record import PROBLEMS_KEPT, poll_outcomes
 from syndicate.ingest.upstream import poll_upstream
 from syndicate.ingest.upstream_entries import article_id, entry_key, split_author
 from syndicate.models import FeedSpec, UpstreamSpec
@@ -321,3 +322,43 @@ def test_author_email_is_published_only_on_opt_in(
     if opt_in:
         rss_body = render(spec_all, [item], "rss", site, self_url="https://f.example/a.rss").body
         assert b"<author>jbb@dallas.example.com (Joe Bob Briggs)</author>" in rss_body
+
+
+def test_a_feed_with_many_problems_keeps_the_first_and_says_how_many_more(
+    service: Service, upstream: Upstream
+) -> None:
+    """Past the kept problems the poll record says how many were left out."""
+    empty = "<item><guid>e{n}</guid><link>https://t.example/{n}</link></item>"
+    upstream.routes["/empty.rss"] = Feed(
+        rss(*(empty.format(n=n) for n in range(PROBLEMS_KEPT + 5)))
+    )
+    result = poll_upstream(service, wire(upstream, "/empty.rss"))
+    assert len(result.rejected) == PROBLEMS_KEPT + 5
+    [outcome] = [o for o in poll_outcomes(service) if o["name"] == "wire"]
+    last = outcome["last_poll"]
+    assert (
+        len(last["problems"]) == PROBLEMS_KEPT and last["counts"]["rejected"] == PROBLEMS_KEPT + 5
+    )
+    assert last["notes"] == [f"5 more problems not kept (the first {PROBLEMS_KEPT} are)"]
+
+
+def test_a_bad_author_email_is_dropped_and_the_entry_kept(
+    service: Service, upstream: Upstream
+) -> None:
+    """With the opt-in, an address the normaliser refuses is dropped with a warning."""
+    upstream.routes["/odd-mail.rss"] = Feed(
+        rss(
+            "<item><guid>o1</guid><title>Odd</title><description>x</description>"
+            "<author>desk@localhost (Night Desk)</author></item>"
+        )
+    )
+    spec = UpstreamSpec(
+        name="wire", url=upstream.url("/odd-mail.rss"), allow_private=True,
+        publish_author_email=True,
+    )  # fmt: skip
+    result = poll_upstream(service, spec)
+    assert result.created == 1 and [w.reason[:22] for w in result.warnings] == [
+        "author_email dropped: "
+    ]
+    item = service.store.get_article(article_id("wire", upstream.url("/o1")))
+    assert item is not None and (item.author, item.author_email) == ("Night Desk", None)

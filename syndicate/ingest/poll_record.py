@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from syndicate.store import insert_into
 from syndicate.store.schema import upstream_poll, upstream_state
 
 if TYPE_CHECKING:
@@ -76,16 +77,30 @@ def record_poll(service: Service, url: str, result: PollResult) -> None:
             "encoding": result.encoding, "seen": result.entries, "created": result.created,
             "updated": result.updated, "unchanged": result.unchanged,
             "rejected": len(result.rejected), "repeated": result.repeated,
-            "error": result.error, "notes": list(result.notes),
+            "error": result.error, "notes": _notes(result),
             "problems": [asdict(p) for p in result.problems[:PROBLEMS_KEPT]],
             "totals": totals,
         }  # fmt: skip
         if row is None:
-            conn.execute(upstream_poll.insert().values(name=result.name, **values))
+            # Two workers polling a new upstream at once: the later one's row wins.
+            insert = insert_into(upstream_poll, conn.dialect.name)
+            conn.execute(
+                insert.values(name=result.name, **values).on_conflict_do_update(
+                    index_elements=[upstream_poll.c.name], set_=values
+                )
+            )
         else:
             conn.execute(
                 upstream_poll.update().where(upstream_poll.c.name == result.name).values(values)
             )
+
+
+def _notes(result: PollResult) -> list[str]:
+    omitted = len(result.problems) - PROBLEMS_KEPT
+    extra = (
+        [f"{omitted} more problems not kept (the first {PROBLEMS_KEPT} are)"] if omitted > 0 else []
+    )
+    return [*result.notes, *extra]
 
 
 def _add(old: Mapping[str, Any] | None, result: PollResult) -> dict[str, Any]:

@@ -53,7 +53,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Fields normalise() may refuse that an entry can live without (dropped, with a warning).
-DROPPABLE = ("url", "published", "updated", "author", "categories", "tags", "image", "summary")
+DROPPABLE = (
+    "url", "published", "updated", "author", "author_email", "categories", "tags", "image",
+    "summary",
+)  # fmt: skip
 
 
 require_safe_expat()  # also checked when any service opens (syndicate.runtime)

@@ -39,6 +39,7 @@ from syndicate.ingest.rules import AUTHOR_LIMIT, URL_LIMIT
 from syndicate.models import UpstreamSpec
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+LABEL_LIMIT = 120
 _EMAIL = re.compile(r"<?\b[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+\b>?")
 _HOST = re.compile(r"[^\s/?#@:\\]+(?:\.[^\s/?#@:\\]+)*|\[[0-9a-fA-F:.]+\]")
 # An ISO 8601 date feedparser would "repair" by overflow (month 13 → next year).
@@ -120,8 +121,11 @@ def article_id(upstream: str, key: str) -> str:
 
 def entry_label(entry: Mapping[str, Any]) -> str:
     """How an operator recognises an entry: its title, else the start of its text."""
-    text = _title(entry) or next(iter(_body(entry).values()), "")
-    return " ".join(html_to_text(text).split())[:120]
+    title = _title(entry)
+    if title:
+        return title[:LABEL_LIMIT]
+    text = next(iter(_body(entry).values()), "")[: LABEL_LIMIT * 20]
+    return " ".join(html_to_text(text).split())[:LABEL_LIMIT]
 
 
 # -- authors ----------------------------------------------------------------------------
