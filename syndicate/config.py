@@ -8,9 +8,12 @@ variables for every scalar setting. A bad value raises :class:`ConfigError` nami
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
+import re
+import textwrap
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,11 +127,38 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+    def replace(self, *, source: str = "override", **changes: Any) -> Settings:
+        """A copy with *changes*; each changed setting is said to come from *source*."""
+        copy = dataclasses.replace(self, **changes)
+        sources = dict(self._sources)
+        sources.update(dict.fromkeys(changes, source))
+        object.__setattr__(copy, "_sources_map", sources)
+        return copy
+
+    @property
+    def _sources(self) -> dict[str, str]:
+        # Set by diagnose() and replace(); not a field, so not a setting.
+        sources: dict[str, str] = self.__dict__.get("_sources_map", {})
+        return sources
+
+    def source(self, name: str) -> str:
+        """Where *name*'s value came from: ``default``, ``<file> line N``, an environment
+        variable, or a command-line option."""
+        return self._sources.get(name, "default")
+
+    def label(self, name: str) -> str:
+        """``name (where it came from)``, for error messages."""
+        where = self.source(name)
+        if where == "default":
+            field_ = _FIELDS.get(name)
+            where = env_name(name) if field_ is not None and field_.metadata["env"] else "default"
+        return f"{name} ({where})"
 
 
 SETTINGS = tuple(dataclasses.fields(Settings))
+_FIELDS = {f.name: f for f in SETTINGS}
+# Variables that are not settings but belong to syndicate (the file, account secrets).
+OTHER_ENV = (ENV_PREFIX + "CONFIG", ENV_PREFIX + "SECRET_")
 
 
 def env_name(name: str) -> str:
@@ -140,36 +170,120 @@ def load(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Read defaults, then the TOML file, then the environment, then *overrides*."""
-    env = os.environ if env is None else env
-    path = Path(path or env.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_FILE)
-    raw: dict[str, Any] = {}
-    if path.exists():
-        try:
-            raw.update(tomllib.loads(path.read_text(encoding="utf-8")))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(str(path), f"not valid TOML: {exc}") from exc
-    elif ENV_PREFIX + "CONFIG" in env:
-        raise ConfigError(ENV_PREFIX + "CONFIG", f"no such file: {path}")
-    known = {f.name: f for f in SETTINGS}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(str(path), f"unknown setting(s): {', '.join(unknown)}")
-    for f in SETTINGS:
-        if f.metadata["env"] and env_name(f.name) in env:
-            raw[f.name] = env[env_name(f.name)]
-    raw.update(overrides or {})
-    values = {name: _convert(known[name], value) for name, value in raw.items()}
-    settings = Settings(**values)
-    _validate(settings)
+    """Read defaults, then the TOML file, then the environment, then *overrides*.
+
+    The first problem raises :class:`ConfigError` naming the setting and where its value
+    came from (``port (config/syndicate.toml line 3)``, ``port (SYNDICATE_PORT)``).
+    """
+    settings, problems = diagnose(path, env, overrides)
+    if problems:
+        raise problems[0]
+    assert settings is not None
     return settings
 
 
-def _label(f: dataclasses.Field[Any]) -> str:
+def diagnose(
+    path: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Settings | None, list[ConfigError]]:
+    """Load like :func:`load` but collect every problem instead of stopping at the first.
+
+    Returns the settings (None when a problem leaves no usable value) and the problems.
+    """
+    env = os.environ if env is None else env
+    path = config_path(path, env)
+    problems: list[ConfigError] = []
+    raw, sources = _read_file(path, env, problems)
+    for f in SETTINGS:
+        if f.metadata["env"] and env_name(f.name) in env:
+            raw[f.name] = env[env_name(f.name)]
+            sources[f.name] = env_name(f.name)
+    for name, value in (overrides or {}).items():
+        raw[name] = value
+        sources.setdefault(name, "override")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        try:
+            values[name] = _convert(_FIELDS[name], value, sources.get(name))
+        except ConfigError as exc:
+            problems.append(exc)
+    settings = Settings(**values)
+    object.__setattr__(settings, "_sources_map", sources)
+    problems += _validate(settings)
+    return (None if problems else settings), problems
+
+
+def config_path(path: Path | str | None, env: Mapping[str, str]) -> Path:
+    return Path(path or env.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_FILE)
+
+
+def _read_file(
+    path: Path, env: Mapping[str, str], problems: list[ConfigError]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The file's settings and, per key, ``<file> line N``; unknown keys are problems."""
+    if not path.exists():
+        if ENV_PREFIX + "CONFIG" in env:
+            problems.append(ConfigError(ENV_PREFIX + "CONFIG", f"no such file: {path}"))
+        return {}, {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(ConfigError(str(path), f"not valid TOML: {exc}"))
+        return {}, {}
+    lines = key_lines(text)
+    sources = {key: f"{path} line {lines[key]}" if key in lines else str(path) for key in raw}
+    for key in sorted(set(raw) - set(_FIELDS), key=lambda k: lines.get(k, 0)):
+        hint = did_you_mean(key, _FIELDS)
+        problems.append(ConfigError(f"{key} ({sources.pop(key)})", f"unknown setting{hint}"))
+        del raw[key]
+    return raw, sources
+
+
+_KEY_LINE = re.compile(r"""^\s*(?:\[\[?\s*)?["']?([A-Za-z0-9_-]+)["']?\s*(?:=|\]\]?)""")
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """The line of each top-level key or table header of a TOML text (first one wins)."""
+    found: dict[str, int] = {}
+    in_table = False
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = stripped.startswith("[")
+        if header:
+            in_table = True
+        elif in_table or not stripped or stripped.startswith("#"):
+            continue
+        match = _KEY_LINE.match(line)
+        if match:
+            found.setdefault(match.group(1), number)
+    return found
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'port'?`` for a near miss, else an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_env(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``SYNDICATE_*`` variables that name no setting, each with a suggestion (or "")."""
+    known = {env_name(f.name): f for f in SETTINGS if f.metadata["env"]}
+    odd = []
+    for var in sorted(env):
+        if var.startswith(ENV_PREFIX) and var not in known and not var.startswith(OTHER_ENV):
+            odd.append((var, did_you_mean(var, known)))
+    return odd
+
+
+def _label(f: dataclasses.Field[Any], source: str | None = None) -> str:
+    if source and source != "default":
+        return f"{f.name} ({source})"
     return f"{f.name} ({env_name(f.name)})" if f.metadata["env"] else f.name
 
 
-def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
+def _convert(f: dataclasses.Field[Any], value: Any, source: str | None = None) -> Any:
     kind = str(f.type)
     try:
         if kind == "int":
@@ -183,7 +297,7 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
         if kind == "str":
             if not isinstance(value, str):
                 raise ValueError(f"expected text, got {value!r}")
-            return value
+            return normalise_database_url(value) if f.name == "database_url" else value
         if f.name == "feeds":
             return tuple(_feed_spec(item) for item in value)
         if f.name == "upstream":
@@ -193,8 +307,16 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
                 raise ValueError("expected a table")
             return value
     except (TypeError, ValueError) as exc:
-        raise ConfigError(_label(f), str(exc)) from exc
-    raise ConfigError(_label(f), f"unsupported value {value!r}")
+        raise ConfigError(_label(f, source), str(exc)) from exc
+    raise ConfigError(_label(f, source), f"unsupported value {value!r}")
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` (Heroku, libpq style) use the psycopg 3 driver."""
+    for scheme in ("postgres://", "postgresql://", "postgres+psycopg://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
 
 
 def _to_bool(value: Any) -> bool:
@@ -236,13 +358,15 @@ def _upstream_spec(item: Any) -> UpstreamSpec:
     return UpstreamSpec(**item)
 
 
-def _validate(s: Settings) -> None:
-    def bad(name: str, reason: str) -> ConfigError:
-        return ConfigError(f"{name} ({env_name(name)})", reason)
+def _validate(s: Settings) -> list[ConfigError]:
+    problems: list[ConfigError] = []
+
+    def bad(name: str, reason: str) -> None:
+        problems.append(ConfigError(s.label(name), reason))
 
     for name in ("port", "sandbox_port"):
         if not 0 < getattr(s, name) < 65536:
-            raise bad(name, f"must be a port number 1-65535, got {getattr(s, name)}")
+            bad(name, f"must be a port number 1-65535, got {getattr(s, name)}")
     for name in (
         "scan_interval",
         "render_interval",
@@ -253,19 +377,66 @@ def _validate(s: Settings) -> None:
         "max_request_bytes",
     ):
         if getattr(s, name) <= 0:
-            raise bad(name, f"must be positive, got {getattr(s, name)}")
+            bad(name, f"must be positive, got {getattr(s, name)}")
     for name in ("base_url", "site_url", "websub_hub"):
         value = getattr(s, name)
         parts = urlsplit(value)
         if value and (parts.scheme not in ("http", "https") or not parts.netloc):
-            raise bad(name, f"must be an absolute http(s) URL, got {value!r}")
+            bad(name, f"must be an absolute http(s) URL, got {value!r}")
     if not s.host.strip():
-        raise bad("host", "must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
+        bad("host", "must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
-        raise bad("database_url", "must be a sqlite:// or postgresql+psycopg:// URL")
+        bad("database_url", "must be a sqlite:// or postgresql:// URL")
     try:
         ZoneInfo(s.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise bad("timezone", f"unknown timezone {s.timezone!r}") from exc
+    except (ZoneInfoNotFoundError, ValueError):
+        bad("timezone", f"unknown timezone {s.timezone!r}")
     if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise bad("log_level", f"must be DEBUG, INFO, WARNING or ERROR, got {s.log_level!r}")
+        bad("log_level", f"must be DEBUG, INFO, WARNING or ERROR, got {s.log_level!r}")
+    return problems
+
+
+def default_text(f: dataclasses.Field[Any]) -> str:
+    """A setting's default as README's table and ``.env.example`` show it ("" when empty)."""
+    value: Any = f.default
+    factory: Any = f.default_factory
+    if value is dataclasses.MISSING and factory is not dataclasses.MISSING:
+        value = factory()
+    if value is None or value in ("", (), {}):
+        return ""
+    return str(value)
+
+
+ENV_EXAMPLE_HEADER = """\
+# Every SYNDICATE_* environment variable with its default, generated from the settings
+# table (syndicate/config.py) by `syndicate settings --env-example`; a test fails when this
+# file drifts from it. Uncomment and set what you need. Both systemd (EnvironmentFile=)
+# and a POSIX shell (set -a; . ./.env; set +a) read this format.
+# Precedence: defaults, then config/syndicate.toml, then these variables.
+"""
+
+ENV_EXAMPLE_FOOTER = """\
+# Not settings, but read from the environment too:
+# SYNDICATE_CONFIG: the settings file (default config/syndicate.toml; must exist when set).
+# SYNDICATE_SECRET_<NETWORK>_<ACCOUNT>_<KEY>: an account credential, such as
+# SYNDICATE_SECRET_X_NEWSDESK_ACCESS_TOKEN for the access_token of the x account
+# "newsdesk" (upper-cased, other characters as _); these win over the secrets file.
+"""
+
+
+def env_example() -> str:
+    """The text of ``.env.example``: one commented line per environment setting."""
+    parts = [ENV_EXAMPLE_HEADER]
+    for f in SETTINGS:
+        if not f.metadata["env"]:
+            continue
+        value = default_text(f)
+        if value.lower() in ("true", "false"):
+            value = value.lower()
+        if any(c in value for c in " #'\"$`\\"):
+            value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        help_text = f.metadata["help"].replace("`", "")
+        lines = textwrap.wrap(help_text, 88, initial_indent="# ", subsequent_indent="# ")
+        parts.append("\n" + "\n".join(lines) + f"\n# {env_name(f.name)}={value}\n")
+    parts.append("\n" + ENV_EXAMPLE_FOOTER)
+    return "".join(parts)

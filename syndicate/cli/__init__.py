@@ -62,4 +62,4 @@ def _only_upgrades(record: logging.LogRecord) -> bool:
     return record.levelno > logging.INFO or record.getMessage().startswith("Running upgrade")
 
 
-from syndicate.cli import core, share, shares, upstreams  # noqa: E402,F401  (registers the commands)
+from syndicate.cli import core, settings, share, shares, upstreams  # noqa: E402,F401  (registers the commands)
