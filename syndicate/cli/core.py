@@ -15,6 +15,7 @@ import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from syndicate import config
 from syndicate.cli import Context, main, pass_context
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.service import Service
@@ -66,31 +67,44 @@ def _worker_lock(service: Service) -> Iterator[None]:
 @click.option(
     "--demo", is_flag=True, help="Load the demo articles and post shares to the local sandbox."
 )
+@click.option("--host", default=None, help="Address to listen on (default: SYNDICATE_HOST).")
+@click.option(
+    "--port", default=None, type=click.IntRange(1, 65535), help="Port (default: SYNDICATE_PORT)."
+)
 @pass_context
-def run(ctx: Context, demo: bool) -> None:
-    """Run everything in one process: web server, scheduler (ingest, feeds, shares)."""
-    from werkzeug.serving import make_server
+def run(ctx: Context, demo: bool, host: str | None, port: int | None) -> None:
+    """Run everything in one process: web server, scheduler (ingest, feeds, shares).
 
+    The web app is served by waitress, a production WSGI server; for several web
+    processes use `syndicate serve` and `syndicate worker` instead.
+
+    \b
+    Examples:
+      syndicate run --demo                  # what `make run` does
+      syndicate run --host 0.0.0.0 --port 9000
+    """
     from syndicate.cli import demo as demo_mode
     from syndicate.web import create_app
+    from syndicate.web.server import WebServer, quiet_waitress_queue_log
 
     settings = ctx.settings
+    if host is not None:
+        settings = settings.replace(host=host, source="--host")
+    if port is not None:
+        settings = settings.replace(port=port, source="--port")
     sandbox = None
     if demo:
         settings = demo_mode.prepare(settings)
-        sandbox = demo_mode.start_sandbox(settings)
+        sandbox = _start_sandbox(settings)
     ctx._settings = settings
     service = open_service(ctx)
+    quiet_waitress_queue_log()
     with _worker_lock(service), _stop_on_signals() as stop:
-        app = create_app(service=service)
         try:
-            server = make_server(settings.host, settings.port, app, threaded=True)
+            web = WebServer(create_app(service=service), settings.host, settings.port)
         except OSError as exc:
-            raise click.ClickException(
-                f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
-                "set SYNDICATE_PORT to a free port"
-            ) from exc
-        web = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+            remedy = f"--port or {config.env_name('port')}"
+            raise click.ClickException(cannot_listen(settings, "port", exc, remedy)) from exc
         web.start()
         clock = BackgroundScheduler(**ticks.scheduler_options())
         ticks.add_ticks(clock, service)
@@ -101,12 +115,33 @@ def run(ctx: Context, demo: bool) -> None:
         service.stopping.set()
         click.echo("stopping: finishing the current work…", err=True)
         clock.shutdown(wait=True)
-        server.shutdown()
-        web.join(timeout=10)
+        web.stop()
         if sandbox is not None:
             sandbox.stop()
         service.close()
     click.echo("stopped", err=True)
+
+
+def _start_sandbox(settings: Any) -> Any:
+    from syndicate.cli import demo as demo_mode
+
+    try:
+        return demo_mode.start_sandbox(settings)
+    except OSError as exc:
+        raise click.ClickException(
+            cannot_listen(settings, "sandbox_port", exc, config.env_name("sandbox_port"))
+        ) from exc
+
+
+def cannot_listen(settings: Any, name: str, exc: OSError, remedy: str) -> str:
+    """Why a port cannot be used, naming where that port number came from."""
+    host = settings.host if name == "port" else "127.0.0.1"
+    where = settings.source(name)
+    origin = "the default" if where == "default" else where
+    return (
+        f"cannot listen on {host}:{getattr(settings, name)} ({exc.strerror or exc}); "
+        f"{name} comes from {origin}: pick a free port with {remedy}"
+    )
 
 
 def _banner(service: Service, sandbox_url: str | None) -> None:
@@ -114,7 +149,7 @@ def _banner(service: Service, sandbox_url: str | None) -> None:
     base = s.public_url
     lines = [
         "",
-        f"syndicate is running on {base}",
+        f"syndicate is running on {base}  (waitress, a production WSGI server)",
         f"  feeds:       {base}/feeds/   (e.g. {base}/feeds/all.rss, all.atom, all.json)",
         f"  articles:    {base}/articles/<id>   (ids: `syndicate articles`)",
         f"  operator:    {base}/admin   (sign in with the API token)",
@@ -126,10 +161,33 @@ def _banner(service: Service, sandbox_url: str | None) -> None:
     ]
     if sandbox_url:
         lines.append(f"  sandbox:     {sandbox_url}/__requests  (every request sent to it)")
-    if service.generated_token:
-        lines.append(f"  API token for this run: {s.api_token}")
+    lines += _account_lines(service)
+    lines.append(_token_line(service))
     lines.append("Press Ctrl-C to stop.")
     click.echo("\n".join(lines))
+
+
+def _account_lines(service: Service) -> list[str]:
+    specs = service.sharing.config.accounts
+    if not specs:
+        return ["  accounts:    none configured: shares are not posted (see README, Sharing)"]
+    sandbox = service.sharing.config.sandbox
+    target = f"posting to the sandbox {sandbox}" if sandbox else "posting to the networks"
+    lines = [f"  accounts:    {len(specs)}, {target}"]
+    for spec in specs:
+        state = "enabled" if spec.enabled else "disabled (enabled = false)"
+        lines.append(f"    {spec.network}:{spec.name}  {state}")
+    return lines
+
+
+def _token_line(service: Service) -> str:
+    s = service.settings
+    if service.generated_token:
+        return (
+            f"  API token:   {s.api_token}  (made up for this run; "
+            f"set {config.env_name('api_token')} to keep one)"
+        )
+    return f"  API token:   from {s.source('api_token')} (not shown)"
 
 
 def _safe_url(url: str) -> str:

@@ -112,12 +112,26 @@ shares_cmd.add_command(resolve)
 )
 @pass_context
 def sandbox(ctx: Context, port: int | None) -> None:
-    """Serve local stand-ins for the Facebook, X, Reddit and LinkedIn APIs."""
-    from syndicate.sandbox.server import run_sandbox
+    """Serve local stand-ins for the Facebook, X, Reddit and LinkedIn APIs.
 
-    port = port or ctx.settings.sandbox_port
+    \b
+    Examples:
+      syndicate sandbox                 # on 127.0.0.1:8089
+      syndicate sandbox --port 9089
+      curl -s http://127.0.0.1:8089/__requests
+    """
+    from syndicate.cli.core import cannot_listen
+    from syndicate.sandbox.server import Sandbox, run_sandbox
+
+    settings = ctx.settings
+    if port is not None:
+        settings = settings.replace(sandbox_port=port, source="--port")
+    try:
+        box = Sandbox(settings.sandbox_port)
+    except OSError as exc:
+        raise click.ClickException(cannot_listen(settings, "sandbox_port", exc, "--port")) from exc
     click.echo(
-        f"sandbox on http://127.0.0.1:{port} (/facebook, /x, /reddit, /linkedin; "
+        f"sandbox on {box.url} (/facebook, /x, /reddit, /linkedin; "
         "GET /__requests, POST /__faults, POST /__reset)"
     )
-    run_sandbox(port)
+    run_sandbox(box)

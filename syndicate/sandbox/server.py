@@ -99,9 +99,8 @@ class Sandbox:
         self.state.register_oauth1(consumer_key, consumer_secret, token, token_secret)
 
 
-def run_sandbox(port: int = 8089, host: str = "127.0.0.1") -> None:
-    """Serve the sandbox until interrupted (for ``syndicate sandbox``)."""
-    sandbox = Sandbox(port, host)
+def run_sandbox(sandbox: Sandbox) -> None:
+    """Serve a bound sandbox in this thread until interrupted (for ``syndicate sandbox``)."""
     try:
         sandbox._server.serve_forever()
     except KeyboardInterrupt:

@@ -125,8 +125,22 @@ def count_tick_events(scheduler: BaseScheduler) -> None:
         metrics.scheduler_ticks.labels(job=event.job_id, result=result).inc()
         if event.code == EVENT_JOB_ERROR:
             log.error("tick %s failed: %r", event.job_id, getattr(event, "exception", None))
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            log.debug("tick %s still running; this turn skipped", event.job_id)
 
     scheduler.add_listener(_count, functools.reduce(operator.or_, _RESULTS))
+    logging.getLogger("apscheduler.scheduler").addFilter(_not_a_skip)
+
+
+def _not_a_skip(record: logging.LogRecord) -> bool:
+    """Drop APScheduler's warning that a tick was skipped because it is still running.
+
+    With ``max_instances=1`` a tick that outlasts its interval skips its next turn: the
+    coalescing the design asks for (docs/reliability.md §1), not a fault. The skip is
+    counted in ``syndicate_scheduler_tick_total{result="max_instances"}`` and logged at
+    debug level above.
+    """
+    return "maximum number of running instances reached" not in record.getMessage()
 
 
 def worker_lock(service: Service) -> WorkerLock | None:
