@@ -173,7 +173,7 @@ def test_every_bad_field_is_named_at_once(settings: Settings, frozen_now: dateti
     with pytest.raises(IngestError) as caught:
         norm(raw, settings, frozen_now)
     problems = caught.value.problems
-    assert problems["published"] == "not a date: 'yesterday'"
+    assert problems["published"].startswith("not a date: 'yesterday'; accepted: ISO 8601")
     assert problems["title"].startswith("missing")
     assert problems["body"].startswith("missing")
     assert problems["id"].startswith("must be 1-100 of")
@@ -287,3 +287,40 @@ def test_image_given_as_string_and_ints_as_strings(
         {"title": "T", "image": "https://news.example.com/b.webp"}, settings, frozen_now
     ).image
     assert image is not None and image.type == "image/webp"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("November 5, 2026", "2026-11-05T00:00:00+00:00"),
+        ("November 5, 2026 2:30 pm", "2026-11-05T14:30:00+00:00"),
+        ("5 Nov 2026 14:30 +01:00", "2026-11-05T14:30:00+01:00"),
+        ("Thu, 05 Nov 2026 14:30:00 GMT", "2026-11-05T14:30:00+00:00"),
+        ("Nov 5 2026 2:30 PM EST", "2026-11-05T14:30:00-05:00"),
+        ("13/04/2026", "2026-04-13T00:00:00+00:00"),
+    ],
+)
+def test_written_dates_are_understood(
+    settings: Settings, frozen_now: datetime, text: str, expected: str
+) -> None:
+    """Dates as newsrooms write them are read, zone and all; no zone takes `timezone`."""
+    article = norm({"title": "t", "text": "b", "published": text}, settings, frozen_now)
+    assert article.published == datetime.fromisoformat(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("yesterday", "accepted: ISO 8601"),
+        ("03/04/2026", "ambiguous date '03/04/2026'"),
+        ("November 2026", "incomplete date"),
+        ("5 Nov 2026 14:30 CET", "unknown timezone name"),
+        ("2026年11月5日", "accepted: ISO 8601"),
+    ],
+)
+def test_unclear_dates_are_refused_with_the_accepted_forms(
+    settings: Settings, frozen_now: datetime, text: str, reason: str
+) -> None:
+    with pytest.raises(IngestError) as caught:
+        norm({"title": "t", "text": "b", "published": text}, settings, frozen_now)
+    assert reason in caught.value.problems["published"]

@@ -19,11 +19,14 @@ import hashlib
 import html
 import mimetypes
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
+
+import dateutil.parser
 
 from syndicate.config import Settings
 from syndicate.content.sanitize import html_paragraphs, html_to_text, looks_like_html, sanitize_html
@@ -217,15 +220,67 @@ def _parse_date(value: Any, tz: tzinfo) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
+DATE_FORMS = (
+    "accepted: ISO 8601 (2026-11-05, 2026-11-05T14:30:00+01:00), RFC 822 "
+    "(Thu, 05 Nov 2026 14:30:00 +0000) or a written date with day, month and year "
+    "(November 5, 2026 2:30 pm; 5 Nov 2026 14:30 +01:00)"
+)
+# 03/04/2026: the 3rd of April or the 4th of March?
+_AMBIGUOUS = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b")
+# The shape RFC 822 (and RSS) dates have; email.utils reads anything else too leniently
+# ("November 5, 2026 2:30 pm" would become 02:30).
+_RFC822 = re.compile(
+    r"^\s*(?:[a-z]{3},\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?"
+    r"\s*(?:[+-]\d{4}|UTC?|GMT|Z|[ECMP][SD]T)?\s*$",
+    re.IGNORECASE,
+)
+# Zone names RFC 822 defines, with their fixed offsets; any other name is refused.
+_ZONES = {
+    name: offset * 3600
+    for name, offset in {
+        "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+        "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    }.items()
+}  # fmt: skip
+
+
 def _parse_date_text(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
-    try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        raise ValueError(f"not a date: {text!r}") from None
+    if _RFC822.match(text):
+        try:
+            return parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            pass
+    return _parse_written_date(text)
+
+
+def _parse_written_date(text: str) -> datetime:
+    """A free-form date (python-dateutil) that names its day, month and year."""
+    numeric = _AMBIGUOUS.match(text)
+    if numeric and numeric.group(1) != numeric.group(2) and max(map(int, numeric.groups())) <= 12:
+        raise ValueError(
+            f"ambiguous date {text!r}: day and month could be either way round; "
+            "write it as 2026-04-03"
+        )
+    parsed = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dateutil.parser.UnknownTimezoneWarning)
+        try:
+            # Two different defaults: a part the text leaves out shows up as a difference.
+            for default in (datetime(2001, 1, 1), datetime(2002, 2, 2)):
+                parsed.append(dateutil.parser.parse(text, default=default, tzinfos=_ZONES))
+        except dateutil.parser.UnknownTimezoneWarning:
+            raise ValueError(
+                f"unknown timezone name in {text!r}: use an offset such as +01:00"
+            ) from None
+        except (ValueError, OverflowError):
+            raise ValueError(f"not a date: {text!r}; {DATE_FORMS}") from None
+    if parsed[0].date() != parsed[1].date():
+        raise ValueError(f"incomplete date {text!r}: it needs a day, month and year")
+    return parsed[0]
 
 
 def _parse_author(value: Any, settings: Settings) -> str:
