@@ -97,6 +97,10 @@ class FacebookAdapter(HttpAdapter):
             share_text=message,
         )
 
+    def missing_credentials(self, account: Account) -> list[str]:
+        """Credentials the account lacks: Graph API posts need the Page access token."""
+        return [] if account.credentials.get("page_token") else ["page_token"]
+
     def send(self, request: ShareRequest, account: Account, now: datetime) -> ShareResult:
         """Post once and classify the Graph API answer."""
         if not account.credentials.get("page_token"):

@@ -141,6 +141,10 @@ class LinkedInAdapter(HttpAdapter):
             share_text=commentary,
         )
 
+    def missing_credentials(self, account: Account) -> list[str]:
+        """Credentials the account lacks: the member's or organisation's access token."""
+        return [] if account.credentials.get("access_token") else ["access_token"]
+
     def send(self, request: ShareRequest, account: Account, now: datetime) -> ShareResult:
         """Post once; the new post's URN comes back in ``x-restli-id``."""
         if not account.credentials.get("access_token"):

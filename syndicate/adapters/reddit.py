@@ -106,6 +106,14 @@ class RedditAdapter(HttpAdapter):
             auth="reddit-token",
         )
 
+    def missing_credentials(self, account: Account) -> list[str]:
+        """Credentials the account lacks: the app's client id and a refresh token or the
+        script user's name and password."""
+        missing = [] if account.credentials.get("client_id") else ["client_id"]
+        if _grant(account.credentials) is None:
+            missing.append("refresh_token (or username and password)")
+        return missing
+
     def send(self, request: ShareRequest, account: Account, now: datetime) -> ShareResult:
         """Get (or reuse) a token, submit once, and classify; a 401 refreshes it once."""
         refused = ""

@@ -118,6 +118,11 @@ class XAdapter(HttpAdapter):
             auth="oauth1" if auth == "oauth1" else "",
         )
 
+    def missing_credentials(self, account: Account) -> list[str]:
+        """Credentials the account lacks: the four OAuth 1.0a keys, or an OAuth 2.0 token."""
+        needed = OAUTH1_KEYS if self._auth_kind(account) == "oauth1" else ("access_token",)
+        return [key for key in needed if not account.credentials.get(key)]
+
     def send(self, request: ShareRequest, account: Account, now: datetime) -> ShareResult:
         """Post once and classify X's answer."""
         signer, missing = self._signer(account)

@@ -91,25 +91,58 @@ class Sharing:
 
     def validate(self) -> None:
         """Fail start-up early: every named adapter installed and built, secrets readable."""
+        problems = self.problems()
+        if problems:
+            raise problems[0]
+
+    def problems(self, *, credentials: bool = False) -> list[ConfigError]:
+        """Every problem of the share configuration, each naming where it sits.
+
+        With *credentials*, also each credential an account lacks (``syndicate check``;
+        at start-up a missing one only holds that account when it first posts).
+        """
+        found = []
         for network in self.config.network_names():
             try:
                 self.adapter(network)
             except AdapterNotFound as exc:
-                raise ConfigError(self._where(network), str(exc)) from exc
-        accounts = {a.key: a for a in self._all_accounts()}
+                installed = ", ".join(registry.available()) or "none"
+                found.append(ConfigError(self._where(network), f"{exc} (installed: {installed})"))
+        try:
+            accounts = {a.key: a for a in self._all_accounts()}
+        except ConfigError as exc:
+            return [*found, exc]
         probe = _probe_article(self.service.now())
         for spec in self.config.accounts:
+            found += self._account_problems(spec, accounts[spec.key], probe, credentials)
+        return found
+
+    def _account_problems(
+        self, spec: settings.AccountSpec, account: Account, probe: Article, credentials: bool
+    ) -> list[ConfigError]:
+        found = []
+        try:
+            Pacing.from_options(spec.options, self.service.settings.timezone)
+        except ValueError as exc:
+            found.append(ConfigError(spec.where, str(exc)))
+        adapter = self._adapters.get(spec.network)
+        if adapter is None:
+            return found  # not installed: reported once per network
+        if credentials:
             try:
-                Pacing.from_options(spec.options, self.service.settings.timezone)
-            except ValueError as exc:
-                raise ConfigError(spec.where, str(exc)) from exc
-            if spec.enabled:
-                # Building a request checks the account's network options (page_id,
-                # subreddit, author…) now rather than at its first post.
-                try:
-                    self.build_request(probe, accounts[spec.key], probe.published)
-                except ConfigError as exc:
-                    raise ConfigError(f"{spec.where}: {exc.setting}", exc.reason) from exc
+                missing = list(getattr(adapter, "missing_credentials", lambda _: [])(account))
+            except ConfigError as exc:
+                missing = []
+                found.append(ConfigError(f"{spec.where}: {exc.setting}", exc.reason))
+            found += [_missing_credential(spec, name) for name in missing]
+        if spec.enabled:
+            # Building a request checks the account's network options (page_id,
+            # subreddit, author…) now rather than at its first post.
+            try:
+                self.build_request(probe, account, probe.published)
+            except ConfigError as exc:
+                found.append(ConfigError(f"{spec.where}: {exc.setting}", exc.reason))
+        return found
 
     def _where(self, network: str) -> str:
         for spec in self.config.accounts:
@@ -421,6 +454,16 @@ def _shorten_value(
 ) -> str | None:
     """The longest cut of ``values[name]`` with which the filled template fits."""
     return shorten_to_fit(values[name], lambda v: fits(render(template, {**values, name: v})))
+
+
+def _missing_credential(spec: settings.AccountSpec, name: str) -> ConfigError:
+    key = name.split()[0]
+    variable = settings.env_key(spec.network, spec.name) + key.upper()
+    return ConfigError(
+        spec.where,
+        f"{spec.key}: credential {name} is missing: set {variable}, or {key} under "
+        f"[{spec.network}.{spec.name}] in the secrets file",
+    )
 
 
 def _probe_article(now: datetime) -> Article:
