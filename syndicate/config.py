@@ -146,13 +146,17 @@ class Settings:
         variable, or a command-line option."""
         return self._sources.get(name, "default")
 
-    def label(self, name: str) -> str:
-        """``name (where it came from)``, for error messages."""
+    def origin(self, name: str) -> str:
+        """Where to change *name*: its source, or for a default its environment variable."""
         where = self.source(name)
         if where == "default":
             field_ = _FIELDS.get(name)
             where = env_name(name) if field_ is not None and field_.metadata["env"] else "default"
-        return f"{name} ({where})"
+        return where
+
+    def label(self, name: str) -> str:
+        """``name (where it came from)``, for error messages."""
+        return f"{name} ({self.origin(name)})"
 
 
 SETTINGS = tuple(dataclasses.fields(Settings))
@@ -241,23 +245,24 @@ def _read_file(
     return raw, sources
 
 
-_KEY_LINE = re.compile(r"""^\s*(?:\[\[?\s*)?["']?([A-Za-z0-9_-]+)["']?\s*(?:=|\]\]?)""")
+_KEY_LINE = re.compile(r"""^\s*["']?([A-Za-z0-9_-]+)["']?\s*=""")
+_TABLE_LINE = re.compile(r"""^\s*\[\[?\s*["']?([A-Za-z0-9_-]+)""")
 
 
 def key_lines(text: str) -> dict[str, int]:
-    """The line of each top-level key or table header of a TOML text (first one wins)."""
+    """The line of each top-level key, or of the first table header under it (``[share]``,
+    ``[[share.accounts]]`` for ``share``), of a TOML text."""
     found: dict[str, int] = {}
     in_table = False
     for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        header = stripped.startswith("[")
-        if header:
+        table = _TABLE_LINE.match(line)
+        if table:
             in_table = True
-        elif in_table or not stripped or stripped.startswith("#"):
+            found.setdefault(table.group(1), number)
             continue
-        match = _KEY_LINE.match(line)
-        if match:
-            found.setdefault(match.group(1), number)
+        key = None if in_table else _KEY_LINE.match(line)
+        if key:
+            found.setdefault(key.group(1), number)
     return found
 
 

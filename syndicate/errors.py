@@ -44,6 +44,14 @@ class StoreError(SyndicateError):
     """The database refused or lost a write."""
 
 
+class DatabaseUnavailable(StoreError):
+    """The database cannot be reached or opened (a fault of the server, not a setting)."""
+
+
+class NoDatabase(StoreError):
+    """A command that only reads found no syndicate database where the settings point."""
+
+
 class ArticleNotFound(StoreError, KeyError):
     """No article with that id."""
 

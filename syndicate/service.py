@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from syndicate.config import Settings, env_name
-from syndicate.errors import ConfigError
+from syndicate.config import Settings
+from syndicate.errors import DatabaseUnavailable, NoDatabase
 from syndicate.runtime import check_runtime
-from syndicate.store import Store
+from syndicate.store import Store, safe_url, schema_state
 
 if TYPE_CHECKING:
     from syndicate.publish import Publisher
@@ -53,15 +53,21 @@ class Service:
         shares.install(self)
 
     @classmethod
-    def open(cls, settings: Settings, clock: Callable[[], datetime] = utcnow) -> Service:
+    def open(
+        cls, settings: Settings, clock: Callable[[], datetime] = utcnow, *, create: bool = True
+    ) -> Service:
+        """Open the store (creating and upgrading it unless *create* is false: then it
+        must exist already, and nothing on disk is created or changed)."""
         check_runtime()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        settings.feeds_dir.mkdir(parents=True, exist_ok=True)
+        if create:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            settings.feeds_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            require_database(settings)
         try:
-            store = Store.open(settings.database)
+            store = Store.open(settings.database, migrate=create)
         except sa.exc.OperationalError as exc:
-            setting = f"database_url ({env_name('database_url')})"
-            raise ConfigError(setting, f"cannot open the database: {exc.orig}") from exc
+            raise DatabaseUnavailable(_unreachable(settings, exc)) from exc
         return cls(settings, store, clock)
 
     def now(self) -> datetime:
@@ -85,3 +91,39 @@ class Service:
         if "sharing" in self.__dict__:
             self.sharing.close()
         self.store.close()
+
+
+def _unreachable(settings: Settings, exc: sa.exc.SQLAlchemyError) -> str:
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    return (
+        f"cannot reach the database {safe_url(settings.database)} "
+        f"(database_url from {settings.origin('database_url')}): {reason}"
+    )
+
+
+def require_database(settings: Settings) -> None:
+    """Raise unless syndicate's database exists, at the newest schema, where *settings* say.
+
+    For commands that only read: they must not create an empty database somewhere a typo
+    points to, nor upgrade one behind a running service's back.
+    """
+    try:
+        state = schema_state(settings.database)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseUnavailable(_unreachable(settings, exc)) from exc
+    where = safe_url(settings.database)
+    if settings.database_url:
+        origin = f"database_url from {settings.origin('database_url')}"
+    else:
+        origin = f"data_dir from {settings.origin('data_dir')}"
+    if not state.exists:
+        where = where.removeprefix("sqlite:///")
+        raise NoDatabase(
+            f"no database at {where} ({origin}); `syndicate run`, `worker` or `ingest` "
+            "creates it, or point the setting at an existing one"
+        )
+    if state.current != state.head:
+        raise NoDatabase(
+            f"the database at {where} has schema {state.current}, this version needs "
+            f"{state.head}: start `syndicate worker` or `run` once to upgrade it"
+        )

@@ -237,9 +237,11 @@ def test_serve_and_worker_publish_pushed_articles(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_database_names_the_setting(env: dict[str, str], config_file: Path) -> None:
-    """A database that cannot be opened stops start-up with a message naming the setting."""
+    """A database that cannot be reached stops with a message naming the setting's source,
+    not calling it a bad setting."""
     url = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nothing"
     code, out = invoke({**env, "SYNDICATE_DATABASE_URL": url}, "articles")
     assert code == 1
-    assert "database_url (SYNDICATE_DATABASE_URL): cannot open the database" in out
+    assert "cannot reach the database postgresql+psycopg://postgres@127.0.0.1:" in out
+    assert "(database_url from SYNDICATE_DATABASE_URL)" in out and "bad setting" not in out
     assert "Traceback" not in out

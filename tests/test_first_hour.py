@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,17 @@ def _wait(url: str, deadline: float) -> bytes:
             time.sleep(0.3)
 
 
+@dataclass
+class Demo:
+    base: str
+    sandbox: str
+    proc: subprocess.Popen[str]
+    cwd: Path
+    env: dict[str, str]
+
+
 @pytest.fixture
-def running_demo(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+def running_demo(tmp_path: Path) -> Iterator[Demo]:
     """`syndicate run --demo` from an empty directory, as after a fresh clone."""
     port, sandbox_port = _free_port(), _free_port()
     env = _clean_env(tmp_path, SYNDICATE_SANDBOX_PORT=str(sandbox_port))
@@ -60,20 +70,20 @@ def running_demo(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[st
         text=True,
     )
     try:
-        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", proc
+        yield Demo(
+            f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", proc, tmp_path, env
+        )
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
 
 
-def test_run_starts_quietly_on_waitress_and_serves_200_readers(
-    running_demo: tuple[str, str, subprocess.Popen[str]],
-) -> None:
+def test_run_starts_quietly_on_waitress_and_serves_200_readers(running_demo: Demo) -> None:
     """No WARNING or traceback while it ingests, renders and posts the demo; one banner
     with the web and sandbox URLs, the accounts and the token's source; `Server: waitress`;
-    200 concurrent readers get no error."""
-    base, sandbox, proc = running_demo
+    200 concurrent readers get no error; a second terminal dry-runs with the demo's accounts."""
+    base, sandbox, proc = running_demo.base, running_demo.sandbox, running_demo.proc
     deadline = time.monotonic() + 90
     _wait(f"{base}/feeds/all.json", deadline)
     while not any(r["accepted"] for r in json.loads(_wait(f"{sandbox}/__requests", deadline))):
@@ -84,6 +94,7 @@ def test_run_starts_quietly_on_waitress_and_serves_200_readers(
     readers = read_feeds(base, readers=200, seconds=6)
     assert readers.polls > 200
     assert readers.error_count == 0, readers.errors
+    _second_terminal_uses_the_demo_accounts(running_demo)
     time.sleep(3)  # a few more ticks (drain_shares every second) after the burst
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
@@ -95,6 +106,22 @@ def test_run_starts_quietly_on_waitress_and_serves_200_readers(
         assert account in out
     assert "made up for this run; set SYNDICATE_API_TOKEN to keep one" in out
     assert out.rstrip().endswith("stopped")
+
+
+def _second_terminal_uses_the_demo_accounts(demo: Demo) -> None:
+    """`syndicate share ID --dry-run` beside the running demo shows the demo's accounts."""
+    done = subprocess.run(
+        [*CLI, "share", "001-ecb-holds-rates", "--dry-run"],
+        cwd=demo.cwd,
+        env=demo.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    for path in ("/facebook/", "/x/2/tweets", "/reddit/", "/linkedin/rest/posts"):
+        assert f"{demo.sandbox}{path}" in done.stdout, path
+    assert "demo-x-user-token" not in done.stdout  # secrets stay redacted
 
 
 def _busy_port() -> tuple[socket.socket, int]:

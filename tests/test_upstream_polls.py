@@ -146,12 +146,14 @@ def test_cli_lists_upstreams_with_reasons(
         encoding="utf-8",
     )
     runner = CliRunner()
-    before = runner.invoke(main, ["--config", str(config), "upstreams"])
-    assert before.exit_code == 0 and "never polled yet" in before.output
+    missing = runner.invoke(main, ["--config", str(config), "upstreams"])
+    assert missing.exit_code == 1 and "no database at" in missing.stderr  # it creates none
     from syndicate.config import load
 
     settings = load(config, env={})
     service = Service.open(settings)
+    before = runner.invoke(main, ["--config", str(config), "upstreams"])
+    assert before.exit_code == 0 and "never polled yet" in before.output
     poll_upstream(service, settings.upstream[0])
     service.close()
     result = runner.invoke(main, ["--config", str(config), "upstreams"])

@@ -11,6 +11,21 @@ import click
 from syndicate import __version__, config
 from syndicate.errors import ConfigError
 
+# One table for every command (README, "Commands", shows it too).
+EXIT_CODES = {
+    0: "done",
+    1: "failed: a bad setting, no or an unreachable database, rejected input, a port in use,"
+    " a worker already running, problems found by check or preview",
+    2: "usage error (unknown command or option, bad option value) or not found (no article,"
+    " share job or enabled account by that name)",
+}
+
+
+class NotFound(click.ClickException):
+    """What the command names does not exist (exit 2, like a usage error)."""
+
+    exit_code = 2
+
 
 class Context:
     """What every sub-command gets: the config file path, loaded on first use."""
@@ -22,8 +37,10 @@ class Context:
     @property
     def settings(self) -> config.Settings:
         if self._settings is None:
+            from syndicate.cli.demo import use_running_demo
+
             try:
-                self._settings = config.load(self.config_path)
+                self._settings = use_running_demo(config.load(self.config_path))
             except ConfigError as exc:
                 raise click.ClickException(f"bad setting {exc}") from exc
             logging.getLogger().setLevel(self._settings.log_level.upper())
@@ -33,7 +50,10 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.option(
     "--config",
     "config_path",
@@ -44,7 +64,15 @@ pass_context = click.make_pass_decorator(Context)
 @click.version_option(__version__, prog_name="syndicate")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
-    """syndicate: articles in; RSS, Atom and JSON feeds and social shares out."""
+    """syndicate: articles in; RSS, Atom and JSON feeds and social shares out.
+
+    \b
+    Examples:
+      syndicate run --demo      # everything in one process, demo articles, local sandbox
+      syndicate check           # is the configuration sound? (names each problem's source)
+      syndicate articles --json
+    Shell completion: eval "$(_SYNDICATE_COMPLETE=bash_source syndicate)" (README)
+    """
     ctx.obj = Context(config_path)
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -62,4 +90,4 @@ def _only_upgrades(record: logging.LogRecord) -> bool:
     return record.levelno > logging.INFO or record.getMessage().startswith("Running upgrade")
 
 
-from syndicate.cli import core, settings, share, shares, upstreams  # noqa: E402,F401  (registers the commands)
+from syndicate.cli import check, core, settings, share, shares, upstreams  # noqa: E402,F401  (registers the commands)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -18,14 +19,21 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from syndicate import config
 from syndicate.cli import Context, main, pass_context
 from syndicate.errors import ConfigError, SyndicateError
+from syndicate.ingest.folder import IngestReport
+from syndicate.models import Article
 from syndicate.service import Service
 from syndicate.worker import scheduler as ticks
 
 
-def open_service(ctx: Context, **overrides: Any) -> Service:
-    """Open the store and check the share configuration; a bad setting exits 1 naming it."""
+def open_service(ctx: Context, *, must_exist: bool = False, **overrides: Any) -> Service:
+    """Open the store and check the share configuration; a bad setting exits 1 naming it.
+
+    With *must_exist* (commands that read, or act on stored rows) the database must be
+    there already: it is never created or upgraded, and its absence is said plainly.
+    """
     try:
-        service = Service.open(ctx.settings.replace(**overrides) if overrides else ctx.settings)
+        settings = ctx.settings.replace(**overrides) if overrides else ctx.settings
+        service = Service.open(settings, create=not must_exist)
         service.sharing.validate()
     except ConfigError as exc:
         raise click.ClickException(f"bad setting {exc}") from exc
@@ -199,11 +207,20 @@ def _safe_url(url: str) -> str:
 @main.command()
 @click.option("--bind", default=None, help="host:port (default: SYNDICATE_HOST:SYNDICATE_PORT).")
 @click.option(
-    "--workers", default=None, type=int, help="gunicorn worker processes (default 2×CPUs+1)."
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 256),
+    help="gunicorn worker processes (default 2×CPUs+1).",
 )
 @pass_context
 def serve(ctx: Context, bind: str | None, workers: int | None) -> None:
-    """Run the web app only, under gunicorn (production). Run `syndicate worker` beside it."""
+    """Run the web app only, under gunicorn (production). Run `syndicate worker` beside it.
+
+    \b
+    Examples:
+      SYNDICATE_API_TOKEN=… syndicate serve --bind 0.0.0.0:8080 --workers 4
+      deploy/systemd/syndicate-serve.service runs it under systemd
+    """
     from gunicorn.app.base import BaseApplication
 
     service = open_service(ctx)  # migrate and validate once, before forking
@@ -232,7 +249,16 @@ def serve(ctx: Context, bind: str | None, workers: int | None) -> None:
 @main.command()
 @pass_context
 def worker(ctx: Context) -> None:
-    """Run the scheduler only: folder scans, upstream polls, feed renders, share posting."""
+    """Run the scheduler only: folder scans, upstream polls, feed renders, share posting.
+
+    Stops on SIGTERM or Ctrl-C after the share in flight is recorded. On SQLite one worker
+    per data dir (a second exits 1, "lock held"); on PostgreSQL run as many as you like.
+
+    \b
+    Examples:
+      syndicate worker
+      deploy/systemd/syndicate-worker.service runs it under systemd
+    """
     service = open_service(ctx)
     with _worker_lock(service):
         clock = BlockingScheduler(**ticks.scheduler_options())
@@ -260,40 +286,95 @@ def worker(ctx: Context) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print only rejected files and the summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON report instead of text.")
 @pass_context
-def ingest(ctx: Context, paths: tuple[Path, ...]) -> None:
+def ingest(ctx: Context, paths: tuple[Path, ...], quiet: bool, as_json: bool) -> None:
     """Import article files (.txt, .md, .json, .jsonl) once; files are not moved.
 
-    Exits 1 when any file was rejected, with one reason per file.
+    Prints a line per file taken, each rejected file with its reasons on stderr, then a
+    summary. Each new article is queued for every enabled account. Exits 1 when any file
+    was rejected.
+
+    \b
+    Examples:
+      syndicate ingest story.md
+      syndicate ingest --quiet exports/2026-11/
+      syndicate ingest --json wire.jsonl | jq .rejected
     """
     from syndicate.ingest.folder import expand_paths, ingest_paths
 
     service = open_service(ctx)
     files = expand_paths(paths)
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and not (quiet or as_json):
         with click.progressbar(length=len(files), label="ingesting", file=sys.stderr) as bar:
             report = ingest_paths(service, files, progress=lambda _path: bar.update(1))
     else:
         report = ingest_paths(service, files)
     service.publisher.render_if_changed()
-    for result in report.files:
-        kinds = ", ".join(sorted({c.kind for c in result.changes})) or "nothing stored"
-        click.echo(
-            f"{result.status:<8}  {result.path}  ({len(result.changes)} article(s): {kinds})"
-        )
-        for problem in result.problems:
-            click.echo(f"          {problem}")
-    click.echo(f"{len(report.taken)} taken, {len(report.rejected)} with problems")
     service.close()
+    if as_json:
+        click.echo(json.dumps(_ingest_json(report), indent=2, ensure_ascii=False))
+    else:
+        _print_ingest(report, quiet)
     if report.rejected:
         sys.exit(1)
+
+
+def _print_ingest(report: IngestReport, quiet: bool) -> None:
+    for result in report.files:
+        kinds = ", ".join(sorted({c.kind for c in result.changes})) or "nothing stored"
+        line = f"{result.status:<8}  {result.path}  ({len(result.changes)} article(s): {kinds})"
+        if result.problems:
+            click.echo(line, err=True)
+            for problem in result.problems:
+                click.echo(f"          {problem}", err=True)
+        elif not quiet:
+            click.echo(line)
+    click.echo(ingest_summary(report))
+
+
+def ingest_summary(report: IngestReport) -> str:
+    """``31 files: 30 taken, 1 with problems; articles: 28 created, 2 updated``."""
+    kinds = [c.kind for c in report.changes]
+    counts = ", ".join(f"{kinds.count(k)} {k}" for k in CHANGE_KINDS if k in kinds) or "none"
+    return (
+        f"{len(report.files)} files: {len(report.taken)} taken, "
+        f"{len(report.rejected)} with problems; articles: {counts}"
+    )
+
+
+CHANGE_KINDS = ("created", "updated", "republished", "unchanged")
+
+
+def _ingest_json(report: IngestReport) -> dict[str, Any]:
+    return {
+        "files": [
+            {
+                "path": str(result.path),
+                "status": result.status,
+                "articles": [{"id": c.article.id, "change": c.kind} for c in result.changes],
+                "problems": list(result.problems),
+            }
+            for result in report.files
+        ],
+        "taken": len(report.taken),
+        "rejected": len(report.rejected),
+        "summary": ingest_summary(report),
+    }
 
 
 @main.command()
 @click.option("--force", is_flag=True, help="Rewrite every file even when unchanged.")
 @pass_context
 def render(ctx: Context, force: bool) -> None:
-    """Write every feed (RSS, Atom, JSON Feed and .gz) to the feeds dir."""
+    """Write every feed (RSS, Atom, JSON Feed and .gz) to the feeds dir.
+
+    \b
+    Examples:
+      syndicate render
+      syndicate render --force     # rebuild every file, e.g. after restoring a backup
+    """
     service = open_service(ctx)
     changed = service.publisher.render_all(force=force)
     total = len(service.publisher.specs()) * 3
@@ -302,7 +383,13 @@ def render(ctx: Context, force: bool) -> None:
 
 
 @main.command()
-@click.option("--limit", default=50, show_default=True, help="Show at most this many.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Show at most this many.",
+)
 @click.option(
     "--status",
     type=click.Choice(["published", "unpublished", "all"]),
@@ -310,19 +397,49 @@ def render(ctx: Context, force: bool) -> None:
     show_default=True,
     help="Only articles in this state.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_context
-def articles(ctx: Context, limit: int, status: str) -> None:
-    """List stored articles, newest first."""
-    service = open_service(ctx)
-    items = service.store.recent_articles(limit=limit, status=None if status == "all" else status)
+def articles(ctx: Context, limit: int, status: str, as_json: bool) -> None:
+    """List stored articles, newest first: date, status, id, categories, title.
+
+    \b
+    Examples:
+      syndicate articles --limit 10
+      syndicate articles --status unpublished
+      syndicate articles --json | jq -r '.[].id'
+    """
+    service = open_service(ctx, must_exist=True)
+    try:
+        wanted = None if status == "all" else status
+        items = service.store.recent_articles(limit=limit, status=wanted)
+        stored = service.store.count_articles() if not items else len(items)
+    finally:
+        service.close()
+    if as_json:
+        click.echo(json.dumps([_article_json(a) for a in items], indent=2, ensure_ascii=False))
+        return
+    if not items:
+        click.echo(f"no {status} articles ({stored} stored)" if stored else "no articles yet")
+        return
     rows = [
         (f"{a.published:%Y-%m-%d %H:%M}", a.status, a.id, ",".join(t.slug for t in a.categories))
         for a in items
     ]
-    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row, a in zip(rows, items, strict=True):
         cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         click.echo(f"{cells}  {a.title}")
-    if not items:
-        click.echo("no articles yet")
-    service.close()
+
+
+def _article_json(a: Article) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "title": a.title,
+        "status": a.status,
+        "url": a.url,
+        "author": a.author,
+        "published": a.published.isoformat(),
+        "updated": a.updated.isoformat(),
+        "categories": [t.label for t in a.categories],
+        "tags": [t.label for t in a.tags],
+    }

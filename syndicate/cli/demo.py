@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 from syndicate.config import Settings
 
+DEMO_SHARE_FILE = "demo-share.json"
 DEMO_INBOX = Path(__file__).resolve().parents[2] / "demo" / "inbox"
 
 DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
@@ -44,7 +46,7 @@ def prepare(settings: Settings) -> Settings:
             and not (processed / source.name).exists()
         ):
             shutil.copy2(source, inbox / source.name)
-    if settings.share.get("accounts"):
+    if settings.share.get("accounts") and not _from_demo(settings):
         return settings  # the publisher configured real accounts: leave them alone
     secrets = settings.data_dir / "demo-secrets.toml"
     secrets.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +55,42 @@ def prepare(settings: Settings) -> Settings:
     share = dict(settings.share)
     share["sandbox"] = f"http://127.0.0.1:{settings.sandbox_port}"
     share["accounts"] = [dict(a) for a in DEMO_ACCOUNTS]
-    return settings.replace(share=share, secrets_file=secrets)
+    saved = settings.data_dir / DEMO_SHARE_FILE
+    note = "written by `syndicate run --demo` for the commands run beside it; not a setting"
+    saved.write_text(
+        json.dumps({"note": note, "share": share, "secrets_file": str(secrets.resolve())}),
+        encoding="utf-8",
+    )
+    saved.chmod(0o600)
+    return settings.replace(share=share, secrets_file=secrets, source=_source(saved))
+
+
+def use_running_demo(settings: Settings) -> Settings:
+    """The demo's accounts for a command run beside ``syndicate run --demo``.
+
+    `run --demo` leaves its accounts in ``<data_dir>/demo-share.json``, so that
+    ``syndicate share ID --dry-run`` (or ``shares``, ``preview``) in a second terminal sees
+    what the running demo posts with. Only when the configuration names no accounts of its
+    own: a publisher's accounts are never replaced. `make clean` deletes it with ``data/``.
+    """
+    if settings.share.get("accounts"):
+        return settings
+    saved = settings.data_dir / DEMO_SHARE_FILE
+    try:
+        kept = json.loads(saved.read_text(encoding="utf-8"))
+        share, secrets = dict(kept["share"]), Path(kept["secrets_file"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return settings
+    source = _source(saved)
+    return settings.replace(share={**settings.share, **share}, secrets_file=secrets, source=source)
+
+
+def _source(saved: Path) -> str:
+    return f"{saved} (the demo's accounts)"
+
+
+def _from_demo(settings: Settings) -> bool:
+    return settings.source("share").endswith("(the demo's accounts)")
 
 
 def start_sandbox(settings: Settings) -> Any:

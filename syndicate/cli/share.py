@@ -13,7 +13,7 @@ import click
 
 from syndicate import adapters as registry
 from syndicate.adapters.base import Account, ShareRequest, redact
-from syndicate.cli import Context, main, pass_context
+from syndicate.cli import Context, NotFound, main, pass_context
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Article
 from syndicate.service import Service
@@ -21,17 +21,14 @@ from syndicate.shares.accounts import secret_values
 from syndicate.shares.sharing import Sharing
 
 
-class Refused(click.ClickException):
-    """The command could not do what was asked (exit 2, distinct from lint errors' 1)."""
-
-    exit_code = 2
-
-
 @contextmanager
 def _service(ctx: Context) -> Iterator[Service]:
-    """An open service whose share configuration has been checked; closed afterwards."""
+    """An open service whose share configuration has been checked; closed afterwards.
+
+    The database must exist already: these commands work on stored articles.
+    """
     try:
-        service = Service.open(ctx.settings)
+        service = Service.open(ctx.settings, create=False)
     except SyndicateError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -51,14 +48,20 @@ def _service(ctx: Context) -> Iterator[Service]:
 def _article(service: Service, article_id: str) -> Article:
     article = service.store.get_article(article_id)
     if article is None:
-        raise Refused(f"no article with id {article_id!r} (`syndicate articles` lists them)")
+        raise NotFound(f"no article with id {article_id!r} (`syndicate articles` lists them)")
     return article
 
 
 @main.command("adapters")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def adapters_command(as_json: bool) -> None:
-    """List the installed share adapters and what each can do."""
+    """List the installed share adapters and what each can do.
+
+    \b
+    Examples:
+      syndicate adapters
+      syndicate adapters --json | jq 'keys'
+    """
     described = {name: registry.describe(name) for name in registry.available()}
     if as_json:
         click.echo(json.dumps(described, indent=2, ensure_ascii=False, default=str))
@@ -75,7 +78,13 @@ def adapters_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @pass_context
 def preview(ctx: Context, article_id: str, as_json: bool) -> None:
-    """Lint an article's link previews; exit 1 if any network would refuse or break it."""
+    """Lint an article's link previews; exit 1 if any network would refuse or break it.
+
+    \b
+    Examples:
+      syndicate preview 001-ecb-holds-rates
+      syndicate preview 001-ecb-holds-rates --json
+    """
     with _service(ctx) as service:
         problems = service.sharing.preview_problems(_article(service, article_id))
     errors = sum(p.severity == "error" for p in problems)
@@ -103,7 +112,16 @@ def ctx_exit(code: int) -> None:
 def share(
     ctx: Context, article_id: str, networks: tuple[str, ...], dry_run: bool, as_json: bool
 ) -> None:
-    """Queue an article's shares for the worker, or with --dry-run show the requests."""
+    """Queue an article's shares for the worker, or with --dry-run show the requests.
+
+    Beside a running `make run` (same directory) the demo's four accounts are used.
+
+    \b
+    Examples:
+      syndicate share 001-ecb-holds-rates --dry-run
+      syndicate share 001-ecb-holds-rates --network x --dry-run --json
+      syndicate share 001-ecb-holds-rates          # queue it; the worker posts it
+    """
     with _service(ctx) as service:
         article = _article(service, article_id)
         accounts = _accounts(service.sharing, networks)
@@ -131,7 +149,7 @@ def _enqueue(service: Service, article: Article, accounts: list[Account]) -> Non
     from syndicate import shares
 
     if article.status != "published":
-        raise Refused(f"article {article.id!r} is not published")
+        raise NotFound(f"article {article.id!r} is not published (it was retracted)")
     with service.store.begin() as conn:
         for account in accounts:
             new = shares.enqueue(
@@ -145,12 +163,12 @@ def _accounts(sharing: Sharing, networks: tuple[str, ...]) -> list[Account]:
     unknown = sorted(set(networks) - {a.network for a in accounts})
     if unknown:
         have = ", ".join(sorted({a.network for a in accounts})) or "none"
-        raise Refused(f"no enabled account on {', '.join(unknown)} (enabled networks: {have})")
+        raise NotFound(f"no enabled account on {', '.join(unknown)} (enabled networks: {have})")
     chosen = [a for a in accounts if not networks or a.network in networks]
     if not chosen:
-        raise Refused(
-            "no enabled accounts in [[share.accounts]] of the config file (the demo accounts "
-            "exist only inside `syndicate run --demo`; see README, Sharing)"
+        raise NotFound(
+            "no enabled accounts in [[share.accounts]] of the config file (the demo's accounts "
+            "are used only beside a running `syndicate run --demo`; see README, Sharing)"
         )
     return chosen
 

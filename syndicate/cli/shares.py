@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from syndicate import shares
-from syndicate.cli import Context, main, pass_context
+from syndicate.cli import Context, NotFound, main, pass_context
 from syndicate.cli.core import open_service
 from syndicate.shares import view as shares_view
 from syndicate.shares.ledger import ShareActionError, ShareNotFound, State
@@ -35,10 +35,17 @@ def shares_cmd(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List share jobs; sub-commands retry, cancel, resolve or re-share one."""
+    """List share jobs; sub-commands retry, cancel, resolve or re-share one.
+
+    \b
+    Examples:
+      syndicate shares --state unknown
+      syndicate shares --article 001-ecb-holds-rates --json
+      syndicate shares retry 12
+    """
     if click_ctx.invoked_subcommand is not None:
         return
-    service = open_service(ctx)
+    service = open_service(ctx, must_exist=True)
     try:
         jobs = shares_view.list_jobs(
             service, article=article, state=state, network=network, limit=limit
@@ -73,18 +80,18 @@ def _action(action: str, help_text: str) -> click.Command:
     @click.argument("job_id", type=int)
     @pass_context
     def command(ctx: Context, /, job_id: int, **options: Any) -> None:
-        service = open_service(ctx)
+        service = open_service(ctx, must_exist=True)
         try:
             job = shares.act(service, job_id, action, actor="operator:cli", **options)
         except ShareNotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise NotFound(str(exc)) from exc
         except ShareActionError as exc:
             raise click.ClickException(str(exc)) from exc
         finally:
             service.close()
         click.echo(f"share {job['id']} ({job['network']} @{job['account']}): {job['state']}")
 
-    command.__doc__ = help_text
+    command.__doc__ = f"{help_text}\n\n    \b\n    Example:\n      syndicate shares {action} 12\n"
     return click.command(action)(command)
 
 

@@ -15,12 +15,22 @@ from syndicate.ingest.poll_record import ENTRY_RESULTS, poll_outcomes
 @main.command("upstreams")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/upstreams).")
 @click.option(
-    "--problems", default=20, show_default=True, help="Show at most this many problems each."
+    "--problems",
+    default=20,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Show at most this many problems each.",
 )
 @pass_context
 def upstreams(ctx: Context, as_json: bool, problems: int) -> None:
-    """List upstream feeds with their last poll: outcome, counts, rejected entries."""
-    service = open_service(ctx)
+    """List upstream feeds with their last poll: outcome, counts, rejected entries.
+
+    \b
+    Examples:
+      syndicate upstreams
+      syndicate upstreams --json | jq '.upstreams[].last_poll'
+    """
+    service = open_service(ctx, must_exist=True)
     outcomes = poll_outcomes(service)
     service.close()
     if as_json:

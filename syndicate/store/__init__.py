@@ -19,6 +19,8 @@ from typing import Any, Literal, NamedTuple
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from syndicate.errors import StoreError
@@ -82,6 +84,49 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Whether a database holds syndicate's tables, at which revision, and the newest one."""
+
+    exists: bool
+    current: str | None
+    head: str
+
+
+def schema_state(url: str) -> SchemaState:
+    """Look at the database behind *url* without creating or changing anything.
+
+    A SQLite file that does not exist is not created; raises SQLAlchemyError when the
+    database cannot be reached.
+    """
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if not path or path == ":memory:" or not Path(path).is_file():
+            return SchemaState(False, None, head)
+        engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    else:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+    return SchemaState(current is not None, current, head)
+
+
+def safe_url(url: str) -> str:
+    """*url* with its password hidden, fit for messages and logs."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
 class Store:
     """The article store. One per process; thread-safe through the engine's pool."""
 
@@ -102,8 +147,7 @@ class Store:
 
     def migrate(self) -> None:
         """Create the schema or upgrade it in place to the newest revision."""
-        cfg = AlembicConfig(str(MIGRATIONS / "alembic.ini"))
-        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg = _alembic_config()
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 # Two processes starting at once must not both create the tables.
