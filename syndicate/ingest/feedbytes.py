@@ -9,8 +9,10 @@ Encodings, in this order (the first that decodes cleanly wins; each failure is n
    no byte order mark (a BOM is certain of its encoding; bytes that break it are corrupt).
 
 A candidate "decodes cleanly" when the bytes decode strictly, encode back to the same
-bytes, give no character XML forbids, and are not UTF-8 read through a single-byte
-charset (the classic ``Ã©`` mojibake). When nothing decodes cleanly the feed is refused
+bytes, are not UTF-8 read through a single-byte charset (the classic ``Ã©`` mojibake),
+and, for a legacy charset, do not read as mojibake by charset-normalizer's mess measure
+(Cyrillic bytes labelled ISO-8859-1 give ``Ïðèâåò``); a detected encoding must also
+give no character XML forbids. When nothing decodes cleanly the feed is refused
 with the reasons; a document never reaches feedparser in a guessed encoding that could
 store mojibake.
 
@@ -32,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
+from charset_normalizer.md import mess_ratio
 
 from syndicate.errors import IngestError
 
@@ -39,7 +42,8 @@ MAX_ENTITIES = 64
 MAX_ENTITY_DEPTH = 3
 MAX_ENTITY_VALUE = 10_000
 MAX_EXPANSION = 1_000_000
-DETECTION_MAX_CHAOS = 0.2
+DETECTION_MAX_CHAOS = 0.2  # charset-normalizer's own default threshold
+MESS_SAMPLE = 100_000
 
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -58,6 +62,8 @@ _ENTITY_DECLARATION = re.compile(
 _ENTITY_VALUE = re.compile(r"""\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')\s*""", re.DOTALL)
 _ENTITY_REFERENCE = re.compile(r"&(?P<name>[A-Za-z_][\w.-]*);")
 _XML_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_HIGH_BYTE_WORD = re.compile(rb"[^\s<>]*[\x80-\xff][^\s<>]*")
+_NON_ASCII_WORD = re.compile(r"[^\s<>]*[^\x00-\x7f][^\s<>]*")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{2,}")
 _VERBATIM = re.compile(r"(<!\[CDATA\[.*?\]\]>|<!--.*?-->)", re.DOTALL)
 XML_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
@@ -161,6 +167,11 @@ def _decode_problem(payload: bytes, codec: str, *, guessed: bool = False) -> str
         return f"the text does not encode back to the same bytes in {codec}"
     if codec in _SINGLE_BYTE_SUSPECTS and _is_multibyte_utf8(payload):
         return "the bytes are UTF-8 (reading them as a single-byte charset makes mojibake)"
+    if not codec.startswith("utf") and not text.isascii():
+        # Judge only the words that hold non-ASCII letters: markup would dilute the measure.
+        mess = mess_ratio(" ".join(_NON_ASCII_WORD.findall(text))[:MESS_SAMPLE])
+        if mess > DETECTION_MAX_CHAOS:
+            return f"the text reads as mojibake in {codec} (mess ratio {mess:.2f})"
     control = _XML_FORBIDDEN.search(text) if guessed else None
     if control:
         return f"it decodes to U+{ord(control.group(0)):04X}, which XML forbids"
@@ -181,15 +192,17 @@ def _detect(body: bytes) -> str | None:
     """charset-normalizer's guess, preferring windows-1252 when that fits as well (short
     Latin text fits several single-byte charsets; browsers read undeclared legacy text as
     windows-1252)."""
-    plausible = [m for m in from_bytes(body) if m.chaos <= DETECTION_MAX_CHAOS]
-    if not plausible:
-        return None
+    # Markup is ASCII and says nothing about the charset: judge the words with high bytes.
+    sample = b" ".join(_HIGH_BYTE_WORD.findall(body))[:MESS_SAMPLE] or body
+    plausible = [m for m in from_bytes(sample) if m.chaos <= DETECTION_MAX_CHAOS]
+    names = [m.encoding for m in plausible]
     if any("cp1252" in m.could_be_from_charset for m in plausible):
-        return "cp1252" if _decode_problem(body, "cp1252", guessed=True) is None else None
-    codec = _codec(plausible[0].encoding)
-    if codec is None or _decode_problem(body, codec, guessed=True) is not None:
-        return None
-    return codec
+        names.insert(0, "cp1252")
+    for name in names:
+        codec = _codec(name)
+        if codec is not None and _decode_problem(body, codec, guessed=True) is None:
+            return codec
+    return None
 
 
 # -- entities --------------------------------------------------------------------------
