@@ -324,3 +324,11 @@ def test_unclear_dates_are_refused_with_the_accepted_forms(
     with pytest.raises(IngestError) as caught:
         norm({"title": "t", "text": "b", "published": text}, settings, frozen_now)
     assert reason in caught.value.problems["published"]
+
+
+def test_yaml_front_matter_may_close_with_dots_and_toml_with_pluses() -> None:
+    """Front matter as python-frontmatter splits it: YAML ending in ``...``, TOML in +++."""
+    (yaml_doc,) = parse_markdown(b"---\ntitle: Dots\n...\nBody *here*.\n", "a.md")
+    (toml_doc,) = parse_markdown(b'+++\ntitle = "Pluses"\n+++\n---\nBody.\n', "b.md")
+    assert yaml_doc["title"] == "Dots" and "<em>here</em>" in yaml_doc["body"]
+    assert toml_doc["title"] == "Pluses" and "<hr" in toml_doc["body"]

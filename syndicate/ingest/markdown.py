@@ -15,13 +15,13 @@ from typing import Any
 
 import markdown as md
 import yaml
+from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
 from syndicate.errors import IngestError
 from syndicate.ingest import RawArticle, decode_utf8
 
 EXTENSIONS = ("extra", "sane_lists")
 ALIASES = {"date": "published", "lastmod": "updated", "description": "summary"}
-_FENCES = {"---": "YAML", "+++": "TOML"}
 _LEADING_H1 = re.compile(r"\A#[ \t]+(.+?)[ \t#]*\n+")
 
 
@@ -44,20 +44,46 @@ def parse_markdown(data: bytes, name: str) -> list[dict[str, Any]]:
     return [RawArticle(raw)]
 
 
+class _YamlHandler(YAMLHandler):
+    """``---`` YAML front matter; like YAML documents it may also close with ``...``."""
+
+    FM_BOUNDARY = re.compile(r"^(?:-{3,}|\.{3})[ \t]*$", re.MULTILINE)
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        # The pure-Python loader: its error positions are the ones reported to the user.
+        return yaml.safe_load(fm)
+
+
+class _TomlHandler(BaseHandler):
+    """``+++`` TOML front matter (Hugo's), read with the standard library's tomllib."""
+
+    FM_BOUNDARY = re.compile(r"^\+{3,}[ \t]*$", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "+++"
+
+    def load(self, fm: str) -> dict[str, Any]:
+        return tomllib.loads(fm)
+
+
+_HANDLERS: dict[str, tuple[Any, str]] = {
+    "---": (_YamlHandler(), "YAML"),
+    "+++": (_TomlHandler(), "TOML"),
+}
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """Split ``---`` YAML or ``+++`` TOML front matter from the Markdown after it."""
-    lines = text.split("\n")
-    fence = lines[0].strip() if lines else ""
-    if fence not in _FENCES:
+    fence = text.split("\n", 1)[0].strip()
+    if fence not in _HANDLERS:
         return {}, text
-    kind = _FENCES[fence]
-    closers = {fence, "..."} if kind == "YAML" else {fence}
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() in closers), None)
-    if end is None:
-        raise IngestError({"front matter": f"starts with {fence!r} but has no closing {fence!r}"})
-    source = "\n".join(lines[1:end])
+    handler, kind = _HANDLERS[fence]
     try:
-        meta = yaml.safe_load(source) if kind == "YAML" else tomllib.loads(source)
+        source, body = handler.split(text)
+    except ValueError:
+        raise IngestError(
+            {"front matter": f"starts with {fence!r} but has no closing {fence!r}"}
+        ) from None
+    try:
+        meta = handler.load(source.removesuffix("\n"))
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         raise IngestError({"front matter": f"not valid {kind}: {_yaml_reason(exc)}"}) from None
     if meta is None:
@@ -66,12 +92,13 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         raise IngestError(
             {"front matter": f"must be a mapping of keys to values, got {type(meta).__name__}"}
         )
-    return meta, "\n".join(lines[end + 1 :])
+    return meta, body.removeprefix("\n")
 
 
 def _yaml_reason(exc: Exception) -> str:
-    """A one-line reason; YAML positions are made relative to the file, not the block."""
+    """A one-line reason; YAML positions are made relative to the file (the block starts
+    with the newline after the opening fence, so its line N is the file's line N + 1)."""
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
-        return f"{exc.problem} at line {mark.line + 2} column {mark.column + 1}"
+        return f"{exc.problem} at line {mark.line + 1} column {mark.column + 1}"
     return " ".join(str(exc).split())

@@ -14,7 +14,6 @@ section URLs; a configured feed can set ``link``.
 
 from __future__ import annotations
 
-import fcntl
 import gzip
 import hashlib
 import logging
@@ -34,8 +33,10 @@ from urllib.parse import quote
 
 import requests
 import sqlalchemy as sa
+from filelock import FileLock
 
 from syndicate import metrics, net
+from syndicate.backoff import full_jitter
 from syndicate.errors import ConfigError
 from syndicate.feeds.common import Site
 from syndicate.feeds.render import EMPTY_FEED_DATE, RenderedFeed, render
@@ -348,8 +349,7 @@ class Publisher:
 
 def ping_delay(attempts: int, rng: random.Random | None = None) -> float:
     """Full-jitter exponential backoff (docs/reliability.md §3.3), at least one second."""
-    ceiling = min(PING_MAX_DELAY, PING_BASE_DELAY * 2**attempts)
-    return max(1.0, (rng or random).uniform(0, ceiling))
+    return max(1.0, full_jitter(attempts, PING_BASE_DELAY, PING_MAX_DELAY, rng))
 
 
 def _ping(session: requests.Session, hub: str, topic: str) -> str | None:
@@ -373,14 +373,10 @@ def file_stamp(st: os.stat_result) -> FileStamp:
 
 @contextmanager
 def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on *lock_path* (created if missing), blocking."""
+    """Hold an exclusive lock on *lock_path* (created if missing), blocking."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(lock_path):
+        yield
 
 
 def write_atomic(path: Path, data: bytes, mtime: float | None = None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from syndicate.adapters.base import Outcome, ShareResult
+from syndicate.backoff import full_jitter
 from syndicate.errors import SyndicateError
 
 
@@ -127,7 +128,7 @@ class RetryPolicy:
         self, attempt: int, now: datetime, rng: random.Random, retry_at: datetime | None = None
     ) -> datetime:
         """``now + uniform(0, min(cap, base·2^attempt))``, never before *retry_at*."""
-        delay = rng.uniform(0, min(self.cap, self.base * 2 ** max(attempt, 0)))
+        delay = full_jitter(attempt, self.base, self.cap, rng)
         return max(now + timedelta(seconds=delay), retry_at or now)
 
     def clamp(self, retry_at: datetime | None, now: datetime) -> datetime | None:

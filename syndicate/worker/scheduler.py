@@ -7,7 +7,6 @@ workers do no harm. The job store is never shared between processes (docs/reliab
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import logging
 import operator
@@ -15,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -26,6 +25,7 @@ from apscheduler.events import (
 )
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.util import ref_to_obj
+from filelock import FileLock, Timeout
 
 from syndicate import metrics
 from syndicate.errors import ConfigError
@@ -56,37 +56,38 @@ TICKS: tuple[Tick, ...] = (
 
 
 class WorkerLock:
-    """Only one worker per SQLite data dir: an exclusive, non-blocking ``flock``."""
+    """Only one worker per SQLite data dir: an exclusive lock taken without waiting.
+
+    The holder's pid is written beside the lock (``<lock>.pid``) so that a second worker
+    can say who holds it.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file: IO[str] | None = None
+        self._lock = FileLock(path, thread_local=False)
+        self._holder = path.with_name(path.name + ".pid")
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            try:
+                holder = self._holder.read_text(encoding="utf-8").strip()
+            except OSError:
+                holder = ""
             raise ConfigError(
                 "worker",
-                f"lock held: a worker ({holder}) already runs on {self.path.parent}; "
-                "with SQLite only one worker may run per data dir (use PostgreSQL for more)",
+                f"lock held: a worker ({holder or 'another process'}) already runs on "
+                f"{self.path.parent}; with SQLite only one worker may run per data dir "
+                "(use PostgreSQL for more)",
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        self._file = handle
+        self._holder.write_text(f"pid {os.getpid()}", encoding="utf-8")
 
     def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        if self._lock.is_locked:
+            self._holder.unlink(missing_ok=True)
+            self._lock.release()
 
 
 def add_ticks(scheduler: BaseScheduler, service: Service, ticks: tuple[Tick, ...] = TICKS) -> None:
