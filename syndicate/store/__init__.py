@@ -360,6 +360,28 @@ class Store:
         with self.read() as conn:
             return [Term(slug, name) for slug, name in conn.execute(query)]
 
+    def published_counts(self) -> dict[str, int]:
+        """Published articles per site-wide and section feed name: ``all``,
+        ``category/<slug>``, ``tag/<slug>``, ``author/<slug>``."""
+        published = article.c.status == "published"
+        terms = (
+            sa.select(article_term.c.kind, article_term.c.slug, sa.func.count())
+            .join(article, article.c.id == article_term.c.article_id)
+            .where(published)
+            .group_by(article_term.c.kind, article_term.c.slug)
+        )
+        authors = (
+            sa.select(article.c.author_slug, sa.func.count())
+            .where(published, article.c.author_slug != "")
+            .group_by(article.c.author_slug)
+        )
+        total = sa.select(sa.func.count()).select_from(article).where(published)
+        with self.read() as conn:
+            counts = {f"{kind}/{slug}": int(n) for kind, slug, n in conn.execute(terms)}
+            counts.update({f"author/{slug}": int(n) for slug, n in conn.execute(authors)})
+            counts["all"] = int(conn.execute(total).scalar_one())
+        return counts
+
     def count_articles(self, status: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(article)
         if status:

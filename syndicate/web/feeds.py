@@ -443,6 +443,14 @@ def feed_links(service: Service, names: Iterable[str] | None = None) -> list[dic
 
 @bp.get("/feeds/")
 def index() -> str:
-    """An HTML page listing every feed in every format, with autodiscovery links."""
+    """Every feed under a heading per kind, each with its address to copy, its number of
+    items and its last update; every feed is advertised for autodiscovery."""
+    from syndicate.web.feed_index import feed_index
+
     service = service_of(current_app)
-    return render_template("feeds_index.html", settings=service.settings, feeds=feed_links(service))
+    return render_template(
+        "feeds_index.html",
+        settings=service.settings,
+        feeds=feed_links(service),  # every feed advertised for autodiscovery
+        sections=feed_index(service),
+    )
