@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from live import close_service, fetch, live_server
@@ -109,3 +110,38 @@ def test_an_empty_site_says_so(settings: Settings) -> None:
         close_service(service)
     assert page.status == 200
     assert "Everything" in page.body.decode() and "0 items" in page.body.decode()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_copy_button_puts_the_address_on_the_clipboard(settings: Settings) -> None:
+    """In Chromium the Copy button appears (script on) and copies the feed's address."""
+    from playwright.sync_api import sync_playwright
+
+    service = Service.open(settings)
+    ingest_raw(service, ARTICLES[:1], source="test")
+    service.publisher.render_all()
+    try:
+        with live_server(create_app(service=service)) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"]
+            )
+            try:
+                context = browser.new_context()
+                context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+                tab = context.new_page()
+                tab.goto(f"{url}/feeds/")
+                button = tab.locator("button[data-copy]").first
+                button.click()
+                tab.wait_for_function(
+                    "document.querySelector('button[data-copy]').textContent == 'Copied'"
+                )
+                copied = tab.evaluate("navigator.clipboard.readText()")
+            finally:
+                browser.close()
+    finally:
+        close_service(service)
+    assert copied == "https://feeds.example.com/feeds/all.rss"
