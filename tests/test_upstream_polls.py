@@ -364,3 +364,29 @@ def test_a_bad_author_email_is_dropped_and_the_entry_kept(
     ]
     item = service.store.get_article(article_id("wire", upstream.url("/o1")))
     assert item is not None and (item.author, item.author_email) == ("Night Desk", None)
+
+
+def test_a_newer_item_reusing_a_guid_never_takes_over_the_old_article(
+    service: Service, upstream: Upstream, clock: Clock
+) -> None:
+    """The older entry keeps the id whatever the order; the newer one gets its own."""
+    old = (
+        "<item><guid>reused</guid><title>Original</title><description>First story.</description>"
+        "<pubDate>Mon, 06 Jan 2025 09:30:00 GMT</pubDate></item>"
+    )
+    new = (
+        "<item><guid>reused</guid><title>Newcomer</title><description>Other story.</description>"
+        "<pubDate>Tue, 07 Jan 2025 09:30:00 GMT</pubDate></item>"
+    )
+    feed = Feed(rss(old))
+    upstream.routes["/reuse.rss"] = feed
+    poll_upstream(service, wire(upstream, "/reuse.rss"))
+    feed.edit(rss(new, old), '"v2"')
+    clock.now = T0 + timedelta(hours=1)
+    result = poll_upstream(service, wire(upstream, "/reuse.rss"))
+    assert (result.created, result.updated, result.unchanged) == (1, 0, 1)
+    [clash] = result.warnings
+    assert clash.position == 1 and "also used by entry 2" in clash.reason
+    original = service.store.get_article(article_id("wire", upstream.url("/reused")))
+    assert original is not None and original.title == "Original"
+    assert {a.title for a in service.store.recent_articles(limit=10)} == {"Original", "Newcomer"}

@@ -13,8 +13,10 @@ feedparser only ever sees bytes we fetched, decoded and entity-expanded by
 
 **Duplicate ids in one document**: a repeat (same id, link, title and text) is taken
 once and counted as ``repeated``; a clash (same id, different entry) keeps both: the
-later one's key gets ``#`` and its fingerprint appended, with a warning naming the
-earlier position. Nothing is overwritten silently.
+oldest by published date (then the first in the document) keeps the id, so a newer item
+re-using an old guid never takes over the old article; the others' keys get ``#`` and
+their fingerprint appended, with a warning naming the entry that kept the id. Nothing is
+overwritten silently.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import feedparser
@@ -217,7 +219,7 @@ def _take_entries(
 
 def _map_all(spec: UpstreamSpec, entries: Sequence[Any], context: FeedContext) -> _Batch:
     batch = _Batch()
-    first: dict[str, tuple[int, str]] = {}
+    groups: dict[str, list[tuple[int, MappedEntry]]] = {}
     for position, entry in enumerate(entries, start=1):
         batch.labels[position] = entry_label(entry)
         try:
@@ -225,20 +227,37 @@ def _map_all(spec: UpstreamSpec, entries: Sequence[Any], context: FeedContext) -
         except IngestError as exc:
             batch.problem(position, _raw_key(entry), "rejected", _problem_text(exc))
             continue
-        if mapped.key in first:
-            earlier, earlier_print = first[mapped.key]
-            if earlier_print == mapped.fingerprint:
-                batch.repeated += 1
-                batch.problem(
-                    position, mapped.key, "warning", f"repeats entry {earlier}: taken once"
-                )
-                continue
-            mapped = _disambiguated(mapped, spec, earlier)
-        first.setdefault(mapped.key, (position, mapped.fingerprint))
-        for warning in mapped.warnings:
-            batch.problem(position, mapped.key, "warning", warning)
-        batch.mapped.append((position, mapped))
+        groups.setdefault(mapped.key, []).append((position, mapped))
+    for group in groups.values():
+        for position, mapped in _resolve_clashes(group, spec, batch):
+            for warning in mapped.warnings:
+                batch.problem(position, mapped.key, "warning", warning)
+            batch.mapped.append((position, mapped))
+    batch.mapped.sort(key=lambda pm: pm[0])
     return batch
+
+
+def _resolve_clashes(
+    group: list[tuple[int, MappedEntry]], spec: UpstreamSpec, batch: _Batch
+) -> list[tuple[int, MappedEntry]]:
+    """Entries sharing one key: repeats are taken once; of different entries the oldest
+    (then the first in the document) keeps the key, the others get their own."""
+    distinct: dict[str, tuple[int, MappedEntry]] = {}
+    for position, mapped in group:
+        if mapped.fingerprint in distinct:
+            batch.repeated += 1
+            earlier = distinct[mapped.fingerprint][0]
+            batch.problem(position, mapped.key, "warning", f"repeats entry {earlier}: taken once")
+        else:
+            distinct[mapped.fingerprint] = (position, mapped)
+    kept = sorted(distinct.values(), key=_age_then_position)
+    holder = kept[0][0]
+    return [kept[0], *((p, _disambiguated(m, spec, holder)) for p, m in kept[1:])]
+
+
+def _age_then_position(item: tuple[int, MappedEntry]) -> tuple[datetime, int]:
+    position, mapped = item
+    return (mapped.published or datetime.max.replace(tzinfo=UTC), position)
 
 
 def _disambiguated(mapped: MappedEntry, spec: UpstreamSpec, earlier: int) -> MappedEntry:

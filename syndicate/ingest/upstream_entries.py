@@ -65,6 +65,7 @@ class MappedEntry:
     raw: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     fingerprint: str = ""
+    published: datetime | None = None  # as far as it can be read, to order clashing entries
 
 
 def map_entry(entry: Mapping[str, Any], spec: UpstreamSpec, feed: FeedContext) -> MappedEntry:
@@ -93,7 +94,9 @@ def map_entry(entry: Mapping[str, Any], spec: UpstreamSpec, feed: FeedContext) -
         **body,
     }
     kept = {k: v for k, v in raw.items() if v not in (None, "", [], ())}
-    return MappedEntry(key, kept, warnings, fingerprint(entry))
+    published = kept.get("published")
+    moment = _as_datetime(published) if isinstance(published, str | datetime) else None
+    return MappedEntry(key, kept, warnings, fingerprint(entry), moment)
 
 
 def entry_key(entry: Mapping[str, Any], feed_url: str) -> str:
