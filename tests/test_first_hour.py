@@ -154,3 +154,35 @@ def test_busy_ports_are_refused_naming_where_the_port_came_from(tmp_path: Path) 
             assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
             assert says in done.stderr, done.stderr
             assert "Traceback" not in done.stderr and "sandbox on" not in done.stdout
+
+
+def test_banner_gives_each_accounts_status(tmp_path: Path) -> None:
+    """Enabled, disabled and held accounts are each said so in the start-up banner."""
+    from datetime import UTC, datetime
+
+    from syndicate import config
+    from syndicate.cli.core import _account_lines
+    from syndicate.service import Service
+    from syndicate.shares.db import hold_account
+
+    accounts = [
+        {"network": "x", "name": "desk", "auth": "oauth2"},
+        {"network": "reddit", "name": "news", "subreddit": "news", "enabled": False},
+        {"network": "linkedin", "name": "org", "author": "urn:li:organization:1"},
+    ]
+    settings = config.load(
+        tmp_path / "none.toml",
+        env={},
+        overrides={"data_dir": tmp_path / "data", "feeds_dir": tmp_path / "feeds"},
+    ).replace(share={"accounts": accounts})
+    service = Service.open(settings)
+    try:
+        with service.store.begin() as conn:
+            hold_account(conn, "linkedin", "org", "401: token expired", datetime.now(UTC))
+        lines = _account_lines(service)
+    finally:
+        service.close()
+    assert lines[0] == "  accounts:    3, posting to the networks"
+    assert "    x:desk  enabled" in lines
+    assert "    reddit:news  disabled (enabled = false)" in lines
+    assert "    linkedin:org  held until its credentials are renewed: 401: token expired" in lines

@@ -181,10 +181,16 @@ def _account_lines(service: Service) -> list[str]:
         return ["  accounts:    none configured: shares are not posted (see README, Sharing)"]
     sandbox = service.sharing.config.sandbox
     target = f"posting to the sandbox {sandbox}" if sandbox else "posting to the networks"
+    from syndicate.shares.db import held_accounts
+
+    with service.store.read() as conn:
+        held = held_accounts(conn)
     lines = [f"  accounts:    {len(specs)}, {target}"]
     for spec in specs:
         state = "enabled" if spec.enabled else "disabled (enabled = false)"
-        lines.append(f"    {spec.network}:{spec.name}  {state}")
+        if spec.key in held:
+            state = f"held until its credentials are renewed: {held[spec.key]}"
+        lines.append(f"    {spec.key}  {state}")
     return lines
 
 

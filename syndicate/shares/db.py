@@ -130,6 +130,14 @@ def account_row(conn: Connection, network: str, account: str) -> Row[Any]:
     return conn.execute(query.with_for_update()).one()
 
 
+def held_accounts(conn: Connection) -> dict[str, str]:
+    """``network:account`` -> why it is held, for each account waiting for new credentials."""
+    query = sa.select(
+        share_account.c.network, share_account.c.account, share_account.c.held_reason
+    ).where(share_account.c.held_reason.is_not(None))
+    return {f"{network}:{account}": str(reason) for network, account, reason in conn.execute(query)}
+
+
 def update_account(conn: Connection, network: str, account: str, **values: Any) -> None:
     account_row(conn, network, account)
     conn.execute(
