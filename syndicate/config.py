@@ -24,6 +24,12 @@ from syndicate.errors import ConfigError
 from syndicate.models import FeedSpec, UpstreamSpec
 
 ENV_PREFIX = "SYNDICATE_"
+# Limits bounded by the size of the database column that stores the value.
+COLUMN_LIMITS = {
+    "max_label_chars": 200,
+    "max_image_pixels": 2**31 - 1,
+    "max_image_bytes": 2**63 - 1,
+}
 DEFAULT_CONFIG_FILE = Path("config/syndicate.toml")
 
 
@@ -77,7 +83,33 @@ class Settings:
     )
     full_content: bool = _setting(True, "Put the full article in feeds (False: summary only).")
     max_file_bytes: int = _setting(5_000_000, "Largest article file the drop folder accepts.")
-    max_request_bytes: int = _setting(1_000_000, "Largest push API request body.")
+    max_request_bytes: int = _setting(
+        1_000_000, "Largest push API request body, chunked or not (413 past it)."
+    )
+    max_title_chars: int = _setting(1000, "Longest article title accepted, in characters.")
+    max_body_bytes: int = _setting(
+        2_000_000, "Largest article body (or summary) accepted, in UTF-8 bytes."
+    )
+    max_terms: int = _setting(
+        100, "Most categories, and most tags, one article may carry (each counted apart)."
+    )
+    max_label_chars: int = _setting(
+        100, "Longest category or tag label accepted, in characters (at most 200)."
+    )
+    max_image_pixels: int = _setting(
+        100_000, "Largest image width or height accepted, in pixels (at most 2147483647)."
+    )
+    max_image_bytes: int = _setting(
+        10_000_000_000, "Largest image (enclosure) length accepted, in bytes."
+    )
+    earliest_year: int = _setting(
+        1800, "Articles dated before this year are refused (dates after now become now)."
+    )
+    db_busy_seconds: int = _setting(
+        10,
+        "Seconds a write waits for another writer before giving up; the web answers 503 "
+        "with Retry-After, the worker retries on its next tick.",
+    )
     websub_hub: str = _setting("", "WebSub hub URL to advertise and ping. Empty: WebSub off.")
     sandbox_port: int = _setting(
         8089, "Port of the local social-API sandbox (`syndicate sandbox`)."
@@ -97,8 +129,8 @@ class Settings:
     upstream: tuple[UpstreamSpec, ...] = _setting(
         (),
         "`[[upstream]]` tables: RSS/Atom feeds to take articles from (name, url, interval, "
-        "allow_private, author, categories, publish_author_email: put entries' author e-mail "
-        "addresses in feeds; off by default, when they are dropped).",
+        "allow_private, allow_loopback, author, categories, publish_author_email: put "
+        "entries' author e-mail addresses in feeds; off by default, when they are dropped).",
         env=False,
     )
     share: dict[str, Any] = _setting(
@@ -380,9 +412,22 @@ def _validate(s: Settings) -> list[ConfigError]:
         "feed_ttl",
         "max_file_bytes",
         "max_request_bytes",
+        "max_title_chars",
+        "max_body_bytes",
+        "max_terms",
+        "max_label_chars",
+        "max_image_pixels",
+        "max_image_bytes",
+        "earliest_year",
+        "db_busy_seconds",
     ):
         if getattr(s, name) <= 0:
             bad(name, f"must be positive, got {getattr(s, name)}")
+    for name, column_limit in COLUMN_LIMITS.items():
+        if getattr(s, name) > column_limit:
+            bad(name, f"must be at most {column_limit} (the database column's size)")
+    if s.earliest_year > 9999:
+        bad("earliest_year", f"must be at most 9999, got {s.earliest_year}")
     for name in ("base_url", "site_url", "websub_hub"):
         value = getattr(s, name)
         parts = urlsplit(value)

@@ -6,9 +6,11 @@
     ├── ConfigError            a setting is missing or has a bad value (names the setting)
     ├── UnsafeRuntimeError     (also a RuntimeError) expat or OpenSSL is too old to run safely
     ├── StoreError             the database refused or lost a write
+    │   ├── StoreBusy          another writer held the lock too long: try again later
     │   └── ArticleNotFound
     ├── IngestError            an article could not be taken in (carries every problem found)
-    │   └── FetchError         an upstream fetch was refused or failed (SSRF guard, size, timeout)
+    │   ├── FetchError         an upstream fetch was refused or failed (SSRF guard, size, timeout)
+    │   └── RefusedByStore     the database refused one item's values (retrying cannot help)
     ├── AdapterNotFound        (also a LookupError) no adapter by that name is installed
     └── ShareError             posting a share failed
         ├── RetryableShareError   provably not processed (throttled, connect error); has retry_after
@@ -52,6 +54,10 @@ class NoDatabase(StoreError):
     """A command that only reads found no syndicate database where the settings point."""
 
 
+class StoreBusy(StoreError):
+    """A write waited longer than ``db_busy_seconds`` for another writer; try again."""
+
+
 class ArticleNotFound(StoreError, KeyError):
     """No article with that id."""
 
@@ -81,6 +87,13 @@ class FetchError(IngestError):
         self.url = url
         self.reason = reason
         self.status = status  # the HTTP status when the server answered with an error
+
+
+class RefusedByStore(IngestError):
+    """The database refused the values of one item (a value out of range, too long)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__({"article": f"refused by the database: {reason}"})
 
 
 class AdapterNotFound(SyndicateError, LookupError):

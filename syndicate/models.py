@@ -90,6 +90,7 @@ class UpstreamSpec:
     url: str
     interval: int = 900
     allow_private: bool = False
+    allow_loopback: bool = False
     author: str | None = None
     categories: tuple[str, ...] = field(default_factory=tuple)
     publish_author_email: bool = False

@@ -6,14 +6,22 @@
 * http/https only, ports 80/443, no userinfo;
 * the host is resolved once (legacy IPv4 spellings such as ``2130706433``,
   ``0x7f000001`` or ``0177.0.0.1`` are decoded the way ``inet_aton`` does) and every
-  address must be global after unwrapping IPv4-mapped, IPv4-compatible, NAT64 and 6to4
-  forms;
+  address must be global; an IPv6 address wrapping an IPv4 one (mapped, translated,
+  compatible, NAT64, 6to4, Teredo) counts only when the wrapped address is global;
+  cloud metadata addresses and the 6to4 relay anycast range are never fetched;
+* ``allow_private`` admits the private ranges of RFC 1918 and IPv6 unique-local
+  addresses (any port), nothing else: loopback, link-local, metadata, CGNAT and wrapped
+  forms stay refused; ``allow_loopback`` admits 127.0.0.0/8 and ``::1`` for a feed on the
+  same machine (and tests);
 * the connection goes to that validated address (pinning): the request URL names the IP
   while the ``Host`` header, TLS SNI and certificate check use the real host name, so a
   second DNS answer (rebinding) is never consulted;
 * redirects are followed by hand, each hop validated like the first;
-* the body is streamed with a byte budget on the wire and after decompression, and a
-  watchdog closes the socket at the total deadline (a slow drip cannot outlive it).
+* the body is streamed with a byte budget on the wire and after decompression;
+* a watchdog thread shuts every socket the fetch opened once the total deadline passes
+  (or the caller's *cancel* event is set), whatever the response looks like: a server
+  dripping its headers, a body without Content-Length, chunks one byte at a time. The
+  sockets are recorded when they are created, so none escapes it.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from syndicate import __version__
 from syndicate.errors import FetchError
@@ -45,6 +55,20 @@ PUBLIC_PORTS = frozenset({80, 443})
 CHUNK = 16_384
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0/96")  # RFC 2765 SIIT
+_PRIVATE_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+_NEVER = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "169.254.169.254/32",  # AWS, GCP, Azure, OpenStack metadata
+        "fd00:ec2::254/128",  # AWS metadata over IPv6 (inside the ULA range)
+        "100.100.100.200/32",  # Alibaba Cloud metadata
+        "192.0.0.192/32",  # Oracle Cloud metadata
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated, RFC 7526)
+    )
+)
 _LEGACY_IPV4 = re.compile(r"[0-9][0-9a-fx.]*", re.IGNORECASE)
 
 
@@ -119,9 +143,14 @@ def safe_fetch(
     last_modified: str | None = None,
     max_redirects: int = 3,
     resolver: Resolver | None = None,
+    cancel: threading.Event | None = None,
+    allow_loopback: bool = False,
 ) -> FetchResult:
-    """GET *url* with the SSRF guard, size limits and a total deadline; raise FetchError."""
-    clock = _Clock(deadline)
+    """GET *url* with the SSRF guard, size limits and a total deadline; raise FetchError.
+
+    Setting *cancel* (e.g. the service's stop event) ends the fetch at once.
+    """
+    clock = _Clock(deadline, cancel)
     headers = {"Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
@@ -129,7 +158,9 @@ def safe_fetch(
         headers["If-Modified-Since"] = last_modified
     current = url
     for _hop in range(max_redirects + 1):
-        target = validate(current, allow_private=allow_private, resolver=resolver)
+        target = validate(
+            current, allow_private=allow_private, allow_loopback=allow_loopback, resolver=resolver
+        )
         result = _fetch_once(
             session, target, headers, max_bytes, (connect_timeout, read_timeout), clock
         )
@@ -139,7 +170,13 @@ def safe_fetch(
     raise FetchError(url, f"more than {max_redirects} redirects")
 
 
-def validate(url: str, *, allow_private: bool = False, resolver: Resolver | None = None) -> Target:
+def validate(
+    url: str,
+    *,
+    allow_private: bool = False,
+    allow_loopback: bool = False,
+    resolver: Resolver | None = None,
+) -> Target:
     """Check *url* against the SSRF rules and resolve it to one pinned address."""
     try:
         parts = urlsplit(url.strip())
@@ -156,12 +193,12 @@ def validate(url: str, *, allow_private: bool = False, resolver: Resolver | None
         raise FetchError(url, "URL has no host")
     effective_port = port or (443 if scheme == "https" else 80)
     addresses = resolve(url, host, effective_port, resolver or _system_resolver)
-    if not allow_private:
-        for address in addresses:
-            if not is_public_address(address):
-                raise FetchError(url, f"{host} is not a public address ({address})")
-        if port is not None and port not in PUBLIC_PORTS:
-            raise FetchError(url, f"port {port} is not allowed (80 and 443 only)")
+    for address in addresses:
+        if not address_allowed(address, allow_private=allow_private, allow_loopback=allow_loopback):
+            raise FetchError(url, f"{host} is not a public address ({address})")
+    public_only = not (allow_private or allow_loopback)
+    if public_only and port is not None and port not in PUBLIC_PORTS:
+        raise FetchError(url, f"port {port} is not allowed (80 and 443 only)")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(
         url=url,
@@ -215,7 +252,25 @@ def is_public_address(address: IPAddress | str) -> bool:
         embedded = _embedded_ipv4(addr)
         if embedded is not None:
             addr = embedded
+    if any(addr in net for net in _NEVER):
+        return False
     return addr.is_global and not addr.is_multicast
+
+
+def address_allowed(
+    address: IPAddress | str, *, allow_private: bool = False, allow_loopback: bool = False
+) -> bool:
+    """Whether a fetch may connect to *address* under the given relaxations."""
+    addr = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if is_public_address(addr):
+        return True
+    if any(addr in net for net in _NEVER):
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and _embedded_ipv4(addr) is not None:
+        return False  # a wrapped form of a non-public address: never
+    if allow_private and any(addr in net for net in _PRIVATE_RANGES):
+        return True
+    return allow_loopback and addr.is_loopback
 
 
 def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -223,7 +278,11 @@ def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
         return addr.ipv4_mapped
     if addr.sixtofour is not None:
         return addr.sixtofour
-    if any(addr in net for net in _NAT64) or addr in _IPV4_COMPATIBLE:
+    if addr.teredo is not None:
+        return addr.teredo[1]  # the client's address (obfuscated in the last 32 bits)
+    if addr in _IPV4_TRANSLATED or any(addr in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if addr in _IPV4_COMPATIBLE and int(addr) > 1:  # not :: or ::1
         return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
     return None
 
@@ -243,24 +302,66 @@ def _ascii_host(url: str, host: str) -> str:
 class _Clock:
     """The total time budget of one fetch, shared by every hop."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, cancel: threading.Event | None = None) -> None:
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
         self.expired = False
+        self.cancel = cancel
+
+    @property
+    def over(self) -> bool:
+        return time.monotonic() >= self.ends or (self.cancel is not None and self.cancel.is_set())
 
     def left(self, url: str) -> float:
         remaining = self.ends - time.monotonic()
+        if self.cancel is not None and self.cancel.is_set():
+            self.expired = True
+            raise FetchError(url, "cancelled: the service is stopping")
         if remaining <= 0:
             self.expired = True
             raise FetchError(url, f"took longer than the {self.seconds:g} s deadline")
         return remaining
 
 
+class _Watchdog:
+    """Shuts the fetch's sockets when its clock runs out; a blocked read then returns."""
+
+    TICK = 0.1
+
+    def __init__(self, clock: _Clock, sockets: list[socket.socket]) -> None:
+        self.clock, self.sockets = clock, sockets
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="fetch-deadline", daemon=True)
+
+    def __enter__(self) -> _Watchdog:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.TICK):
+            if self.clock.over:
+                self.clock.expired = True
+                for sock in list(self.sockets):
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return
+
+
 class _PinnedAdapter(HTTPAdapter):
-    """Connects to the URL's IP literal while SNI and certificate checks use *hostname*."""
+    """Connects to the URL's IP literal while SNI and certificate checks use *hostname*.
+
+    Every socket its connections open is appended to ``sockets`` for the watchdog.
+    """
 
     def __init__(self, hostname: str | None) -> None:
         self._hostname = hostname
+        self.sockets: list[socket.socket] = []
         super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
 
     def init_poolmanager(self, *args: Any, **pool_kwargs: Any) -> None:
@@ -268,6 +369,31 @@ class _PinnedAdapter(HTTPAdapter):
             pool_kwargs["server_hostname"] = self._hostname
             pool_kwargs["assert_hostname"] = self._hostname
         super().init_poolmanager(*args, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = _tracking_pools(self.sockets)
+
+
+def _tracking_pools(sockets: list[socket.socket]) -> dict[str, type[HTTPConnectionPool]]:
+    """Pool classes whose connections append each new socket to *sockets*."""
+
+    class Tracked(urllib3.connection.HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            sockets.append(sock)
+            return sock
+
+    class TrackedTLS(urllib3.connection.HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            sockets.append(sock)
+            return sock
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Tracked
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = TrackedTLS
+
+    return {"http": Pool, "https": TLSPool}
 
 
 def _fetch_once(
@@ -289,15 +415,16 @@ def _fetch_once(
     verify = True if session.verify is None else session.verify
     adapter = _PinnedAdapter(target.host if target.scheme == "https" else None)
     try:
-        try:
-            response = adapter.send(
-                prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert
-            )
-        except requests.RequestException as exc:
-            clock.left(url)
-            raise FetchError(url, f"request failed: {_describe(exc)}") from exc
-        with response:
-            return _handle(response, target, max_bytes, clock)
+        with _Watchdog(clock, adapter.sockets):
+            try:
+                response = adapter.send(
+                    prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert
+                )
+            except requests.RequestException as exc:
+                clock.left(url)
+                raise FetchError(url, f"request failed: {_describe(exc)}") from exc
+            with response:
+                return _handle(response, target, max_bytes, clock)
     finally:
         adapter.close()
 
@@ -327,44 +454,32 @@ def _handle(
 def _read_body(response: requests.Response, url: str, max_bytes: int, clock: _Clock) -> bytes:
     """The decoded body, aborting past *max_bytes* (wire or decoded) or the deadline."""
     decoder = _Decoder(url, response.headers.get("Content-Encoding", ""), max_bytes)
-    watchdog = threading.Timer(clock.left(url), _shut, args=(response, clock))
-    watchdog.daemon = True
-    watchdog.start()
     received = 0
-    try:
-        for chunk in _raw_chunks(response, url, clock):
-            received += len(chunk)
-            if received > max_bytes:
-                raise FetchError(url, f"body is over the {max_bytes}-byte limit")
-            decoder.feed(chunk)
-            clock.left(url)
-        return decoder.finish()
-    finally:
-        watchdog.cancel()
+    for chunk in _raw_chunks(response, url, clock):
+        received += len(chunk)
+        if received > max_bytes:
+            raise FetchError(url, f"body is over the {max_bytes}-byte limit")
+        decoder.feed(chunk)
+        clock.left(url)
+    return decoder.finish()
 
 
 def _raw_chunks(response: requests.Response, url: str, clock: _Clock) -> Iterable[bytes]:
     try:
-        yield from response.raw.stream(CHUNK, decode_content=False)
+        # read1-style reads: whatever arrived, at most CHUNK, so the clock is checked
+        # after every packet rather than once per 16 KiB of a drip.
+        while chunk := response.raw.read1(CHUNK, decode_content=False):
+            yield chunk
+            clock.left(url)
+    except FetchError:
+        raise
     except Exception as exc:  # urllib3 and socket errors while reading the body
         clock.left(url)
         if clock.expired:
             raise FetchError(url, f"took longer than the {clock.seconds:g} s deadline") from exc
         raise FetchError(url, f"reading the body failed: {_describe(exc)}") from exc
-    if clock.expired:
+    if clock.expired:  # the watchdog shut the socket: that EOF is not the body's end
         raise FetchError(url, f"took longer than the {clock.seconds:g} s deadline")
-
-
-def _shut(response: requests.Response, clock: _Clock) -> None:
-    """Deadline reached: wake a blocked read by shutting the socket down."""
-    clock.expired = True
-    conn = getattr(response.raw, "connection", None)
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class _Decoder:

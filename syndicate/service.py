@@ -65,7 +65,9 @@ class Service:
         else:
             require_database(settings)
         try:
-            store = Store.open(settings.database, migrate=create)
+            store = Store.open(
+                settings.database, migrate=create, busy_seconds=settings.db_busy_seconds
+            )
         except sa.exc.OperationalError as exc:
             raise DatabaseUnavailable(_unreachable(settings, exc)) from exc
         return cls(settings, store, clock)

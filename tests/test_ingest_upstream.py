@@ -56,7 +56,7 @@ def upstream() -> Iterator[Upstream]:
 
 
 def spec(up: Upstream, path: str, name: str = "wire", **kw: object) -> UpstreamSpec:
-    return UpstreamSpec(name=name, url=up.url(path), allow_private=True, **kw)  # type: ignore[arg-type]
+    return UpstreamSpec(name=name, url=up.url(path), allow_loopback=True, **kw)  # type: ignore[arg-type]
 
 
 def test_first_poll_takes_every_entry(service: Service, upstream: Upstream) -> None:

@@ -124,7 +124,7 @@ def test_the_sentinel_is_reachable_when_private_targets_are_allowed(
     session: requests.Session, sentinel: Upstream
 ) -> None:
     """With allow_private the same loopback URL is fetched (so the matrix can fail)."""
-    result = safe_fetch(session, sentinel.url("/"), allow_private=True)
+    result = safe_fetch(session, sentinel.url("/"), allow_loopback=True)
     assert (result.status, result.body) == (200, b"sentinel")
     assert sentinel.connections == 1
     assert sentinel.seen[0].headers["User-Agent"] == f"syndicate/{__version__}"
@@ -136,7 +136,7 @@ def test_scheme_and_userinfo_rules_hold_even_when_private_is_allowed(
 ) -> None:
     """allow_private relaxes the address check only, never the scheme or userinfo rules."""
     with pytest.raises(FetchError, match=r"scheme|userinfo"):
-        safe_fetch(session, url, allow_private=True)
+        safe_fetch(session, url, allow_loopback=True)
 
 
 def test_hostname_resolving_to_loopback_is_refused(
@@ -177,7 +177,7 @@ def test_connection_is_pinned_to_the_validated_address(
     """The fetch connects to the resolver's answer and keeps the real Host header."""
     resolver = stub(["127.0.0.1"], ["192.0.2.1"])
     result = safe_fetch(
-        session, sentinel.url("/", host="feeds.test"), allow_private=True, resolver=resolver
+        session, sentinel.url("/", host="feeds.test"), allow_loopback=True, resolver=resolver
     )
     assert result.body == b"sentinel"
     assert result.url == sentinel.url("/", host="feeds.test")
@@ -218,10 +218,10 @@ def test_redirects_are_followed_to_the_limit(session: requests.Session) -> None:
         up.routes["/a"] = redirect("/b", 301)
         up.routes["/b"] = redirect(up.url("/c"), 307)
         up.routes["/c"] = lambda h: send(h, 200, b"landed")
-        result = safe_fetch(session, up.url("/a"), allow_private=True, max_redirects=2)
+        result = safe_fetch(session, up.url("/a"), allow_loopback=True, max_redirects=2)
         assert (result.body, result.url) == (b"landed", up.url("/c"))
         with pytest.raises(FetchError, match="more than 1 redirects"):
-            safe_fetch(session, up.url("/a"), allow_private=True, max_redirects=1)
+            safe_fetch(session, up.url("/a"), allow_loopback=True, max_redirects=1)
 
 
 def test_conditional_get_sends_validators_and_reports_304(session: requests.Session) -> None:
@@ -229,9 +229,9 @@ def test_conditional_get_sends_validators_and_reports_304(session: requests.Sess
     feed = Feed(b"<rss/>")
     with Upstream() as up:
         up.routes["/feed"] = feed
-        first = safe_fetch(session, up.url("/feed"), allow_private=True)
+        first = safe_fetch(session, up.url("/feed"), allow_loopback=True)
         second = safe_fetch(
-            session, up.url("/feed"), allow_private=True,
+            session, up.url("/feed"), allow_loopback=True,
             etag=first.etag, last_modified=first.last_modified,
         )  # fmt: skip
     assert (first.status, first.body, first.etag) == (200, b"<rss/>", '"v1"')
@@ -246,7 +246,7 @@ def test_http_errors_raise_with_the_status(session: requests.Session) -> None:
     with Upstream() as up:
         up.routes["/feed"] = status(503)
         with pytest.raises(FetchError, match="HTTP 503"):
-            safe_fetch(session, up.url("/feed"), allow_private=True)
+            safe_fetch(session, up.url("/feed"), allow_loopback=True)
 
 
 def test_declared_oversize_body_is_refused_before_reading(session: requests.Session) -> None:
@@ -254,7 +254,7 @@ def test_declared_oversize_body_is_refused_before_reading(session: requests.Sess
     with Upstream() as up:
         up.routes["/big"] = lambda h: send(h, 200, b"x" * 200_000)
         with pytest.raises(FetchError, match="200000 bytes is over the 100000-byte limit"):
-            safe_fetch(session, up.url("/big"), allow_private=True, max_bytes=100_000)
+            safe_fetch(session, up.url("/big"), allow_loopback=True, max_bytes=100_000)
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "no-content-length"])
@@ -263,7 +263,7 @@ def test_streamed_body_is_cut_off_at_max_bytes(session: requests.Session, chunke
     with Upstream() as up:
         up.routes["/endless"] = endless(chunked)
         with pytest.raises(FetchError, match="over the 100000-byte limit"):
-            safe_fetch(session, up.url("/endless"), allow_private=True, max_bytes=100_000)
+            safe_fetch(session, up.url("/endless"), allow_loopback=True, max_bytes=100_000)
 
 
 def test_gzip_bomb_is_stopped_by_the_decoded_size_limit(session: requests.Session) -> None:
@@ -273,7 +273,7 @@ def test_gzip_bomb_is_stopped_by_the_decoded_size_limit(session: requests.Sessio
     with Upstream() as up:
         up.routes["/bomb"] = lambda h: send(h, 200, bomb, headers={"Content-Encoding": "gzip"})
         with pytest.raises(FetchError, match="decoded body is over the 1000000-byte limit"):
-            safe_fetch(session, up.url("/bomb"), allow_private=True, max_bytes=1_000_000)
+            safe_fetch(session, up.url("/bomb"), allow_loopback=True, max_bytes=1_000_000)
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate"])
@@ -285,7 +285,7 @@ def test_compressed_bodies_are_decoded(session: requests.Session, coding: str) -
     packed = gzip.compress(text) if coding == "gzip" else zlib.compress(text)
     with Upstream() as up:
         up.routes["/feed"] = lambda h: send(h, 200, packed, headers={"Content-Encoding": coding})
-        assert safe_fetch(session, up.url("/feed"), allow_private=True).body == text
+        assert safe_fetch(session, up.url("/feed"), allow_loopback=True).body == text
 
 
 def test_unknown_content_encoding_is_refused(session: requests.Session) -> None:
@@ -293,7 +293,7 @@ def test_unknown_content_encoding_is_refused(session: requests.Session) -> None:
     with Upstream() as up:
         up.routes["/feed"] = lambda h: send(h, 200, b"??", headers={"Content-Encoding": "br"})
         with pytest.raises(FetchError, match="unsupported Content-Encoding"):
-            safe_fetch(session, up.url("/feed"), allow_private=True)
+            safe_fetch(session, up.url("/feed"), allow_loopback=True)
 
 
 def test_slow_drip_is_aborted_by_the_total_deadline(session: requests.Session) -> None:
@@ -301,7 +301,7 @@ def test_slow_drip_is_aborted_by_the_total_deadline(session: requests.Session) -
     with Upstream() as up:
         up.routes["/drip"] = drip()
         with pytest.raises(FetchError, match="deadline"):
-            safe_fetch(session, up.url("/drip"), allow_private=True, read_timeout=5, deadline=1)
+            safe_fetch(session, up.url("/drip"), allow_loopback=True, read_timeout=5, deadline=1)
 
 
 def test_silent_server_is_aborted_by_the_deadline(session: requests.Session) -> None:
@@ -309,7 +309,7 @@ def test_silent_server_is_aborted_by_the_deadline(session: requests.Session) -> 
     with Upstream() as up:
         up.routes["/stall"] = stall(3)
         with pytest.raises(FetchError, match="deadline"):
-            safe_fetch(session, up.url("/stall"), allow_private=True, read_timeout=10, deadline=1)
+            safe_fetch(session, up.url("/stall"), allow_loopback=True, read_timeout=10, deadline=1)
 
 
 @pytest.mark.parametrize(
@@ -398,10 +398,10 @@ def test_https_pinning_keeps_sni_and_certificate_checks(tmp_path: Path) -> None:
         session.verify = str(cert)
         resolver = stub(["127.0.0.1"])
         url = f"https://feeds.test:{up.port}/feed"
-        result = safe_fetch(session, url, allow_private=True, resolver=resolver)
+        result = safe_fetch(session, url, allow_loopback=True, resolver=resolver)
         with pytest.raises(FetchError, match="request failed"):
             safe_fetch(
-                session, f"https://other.test:{up.port}/feed", allow_private=True,
+                session, f"https://other.test:{up.port}/feed", allow_loopback=True,
                 resolver=resolver,
             )  # fmt: skip
     assert result.body == b"over tls"

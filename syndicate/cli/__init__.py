@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from syndicate import __version__, config
+from syndicate.cli import logsafe
 from syndicate.errors import ConfigError
 
 # One table for every command (README, "Commands", shows it too).
@@ -80,6 +81,7 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
             stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+    logsafe.install()
     # The ticks run every few seconds; APScheduler's per-run INFO lines would drown the log.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Alembic says which backend it uses on every start; only real upgrades are news.

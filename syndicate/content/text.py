@@ -22,6 +22,15 @@ _URL_IN_TEXT = re.compile(r"(?i)\bhttps?://[^\s<>\"«»“”]+")
 _SENTENCE_END = ".,;:!?'’)]…"
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """*text* with control characters (newlines included) written as escapes, for logs:
+    a value from input can then never start a forged log line."""
+    return _CONTROLS.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def clean_xml_text(text: str) -> str:
     """Return *text* in NFC with every character XML 1.0 forbids removed.
 

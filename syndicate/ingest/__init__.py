@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from syndicate import metrics
 from syndicate.content.text import clean_xml_text
-from syndicate.errors import IngestError
+from syndicate.errors import IngestError, RefusedByStore
 from syndicate.ingest.rules import normalise, present
 from syndicate.models import Article
 from syndicate.store import Change, Store
@@ -27,6 +28,8 @@ from syndicate.store import Change, Store
 if TYPE_CHECKING:
     from syndicate.service import Service
 
+
+log = logging.getLogger(__name__)
 
 Parser = Callable[[bytes, str], list[dict[str, Any]]]
 PARSERS_GROUP = "syndicate.parsers"
@@ -76,9 +79,22 @@ def ingest_many(
     source: str,
     default_ids: Sequence[str | None] | None = None,
 ) -> tuple[list[Change], dict[int, IngestError]]:
-    """Store every good raw article in one transaction; return changes and failures by index."""
-    articles, failures = _prepare(service, raws, source, default_ids)
-    changes = service.store.upsert_articles(articles, service.now()) if articles else []
+    """Store every good raw article in one transaction; return changes and failures by index.
+
+    When the database refuses a value of one article, the batch is stored one article at a
+    time instead, so that one article is refused and the others are taken in.
+    """
+    prepared, failures = _prepare(service, raws, source, default_ids)
+    changes: list[Change] = []
+    try:
+        if prepared:
+            changes = service.store.upsert_articles(list(prepared.values()), service.now())
+    except RefusedByStore:
+        for index, item in prepared.items():
+            try:
+                changes += service.store.upsert_articles([item], service.now())
+            except RefusedByStore as exc:
+                failures[index] = exc
     for change in changes:
         metrics.articles_ingested.labels(source=source, result=change.kind).inc()
     if failures:
@@ -97,7 +113,8 @@ def ingest_raw(
 
     With several items the problem keys are prefixed by the item's index (``"2.title"``).
     """
-    articles, failures = _prepare(service, raws, source, default_ids)
+    prepared, failures = _prepare(service, raws, source, default_ids)
+    articles = list(prepared.values())
     if failures:
         metrics.articles_ingested.labels(source=source, result="rejected").inc(len(failures))
         if len(raws) == 1:
@@ -116,21 +133,35 @@ def _prepare(
     raws: Sequence[Mapping[str, Any]],
     source: str,
     default_ids: Sequence[str | None] | None,
-) -> tuple[list[Article], dict[int, IngestError]]:
+) -> tuple[dict[int, Article], dict[int, IngestError]]:
+    """Normalised articles and failures, by their index in *raws*.
+
+    Any error raised by one raw article fails that article only; a database that cannot
+    be reached (StoreError) still stops the whole batch, which is then retried later.
+    """
     now = service.now()
     store = service.store
-    articles: list[Article] = []
+    articles: dict[int, Article] = {}
     failures: dict[int, IngestError] = {}
     for index, raw in enumerate(raws):
         default = default_ids[index] if default_ids else None
         try:
             default = _known_id_for_url(store, raw) or default
             item = normalise(raw, service.settings, source=source, now=now, default_id=default)
+            articles[index] = _keep_first_publication(store, item, raw, now)
         except IngestError as exc:
             failures[index] = exc
-            continue
-        articles.append(_keep_first_publication(store, item, raw, now))
+        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:
+            log.warning(
+                "article %d of %s raised %s", index, source, type(exc).__name__, exc_info=True
+            )
+            failures[index] = IngestError({"article": f"could not be taken in: {_describe(exc)}"})
     return articles, failures
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _known_id_for_url(store: Store, raw: Mapping[str, Any]) -> str | None:

@@ -9,7 +9,8 @@ taken in and goes to ``rejected/`` so the bad lines can be fixed and the file dr
 taken gets a numeric suffix. Files are never read half-written: hidden and temporary names
 (``.*``, ``*.tmp``, ``*.part``, ``*.crdownload``, ``*~``) are ignored, as is a file modified
 within the settle time or one that changes while it is read. A database failure leaves the
-file in the inbox for the next scan.
+file in the inbox for the next scan. Any other error while taking in one file rejects that
+file (its reason in the ``.error.txt``) and the scan carries on with the next one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from syndicate.content.text import slugify
+from syndicate.content.text import escape_controls, slugify
 from syndicate.errors import IngestError, StoreError
 from syndicate.ingest import PartialIngestError, RawArticle, ingest_many, load_parsers
 from syndicate.ingest.rules import present
@@ -176,6 +177,8 @@ def ingest_paths(
                 result = ingest_file(service, path, source=source)
             except StoreError as exc:
                 result = FileResult(path, problems=(f"database: {exc}",))
+            except Exception as exc:  # one bad file must not stop the others
+                result = _crashed(path, exc)
         report.files.append(result)
         if progress is not None:
             progress(path)
@@ -188,21 +191,36 @@ def scan_folder(service: Service, *, settle_seconds: float = SETTLE_SECONDS) -> 
     inbox.mkdir(parents=True, exist_ok=True)
     report = ScanReport()
     for path in sorted(p for p in inbox.iterdir() if p.is_file()):
+        if service.stopping.is_set():
+            break  # the rest waits for the next start
         try:
             result = _scan_one(service, path, settle_seconds)
         except StoreError as exc:
-            log.error("inbox: %s left for the next scan: %s", path.name, exc)
+            log.error("inbox: %s left for the next scan: %s", safe_name(path), exc)
             report.skipped.append(path)
             break
         except OSError as exc:
-            log.warning("inbox: %s skipped: %s", path.name, exc)
+            log.warning("inbox: %s skipped: %s", safe_name(path), exc)
             report.skipped.append(path)
             continue
+        except Exception as exc:  # one bad file must not stop the others
+            result = _crashed(path, exc)
         if result is None:
             report.skipped.append(path)
         else:
             report.files.append(_file_away(result, inbox))
     return report
+
+
+def _crashed(path: Path, exc: Exception) -> FileResult:
+    log.warning("inbox: %s raised %s", safe_name(path), type(exc).__name__, exc_info=True)
+    text = f"{type(exc).__name__}: {exc}"[:300]
+    return FileResult(path, problems=(f"file: could not be taken in ({text})",))
+
+
+def safe_name(path: Path) -> str:
+    """A file name fit for a log line: control characters escaped."""
+    return escape_controls(path.name)
 
 
 def scan_job(service: Service) -> None:
@@ -213,11 +231,11 @@ def scan_job(service: Service) -> None:
         counts = ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds))) or "nothing"
         where = result.moved_to.parent.name if result.moved_to else "?"
         if result.ok:
-            log.info("inbox: took %s (%s) -> %s/", result.path.name, counts, where)
+            log.info("inbox: took %s (%s) -> %s/", safe_name(result.path), counts, where)
         else:
             log.warning(
-                "inbox: %s %s (%s) -> %s/: %s", result.status, result.path.name, counts, where,
-                "; ".join(result.problems),
+                "inbox: %s %s (%s) -> %s/: %s", result.status, safe_name(result.path), counts,
+                where, escape_controls("; ".join(result.problems)),
             )  # fmt: skip
 
 

@@ -11,12 +11,19 @@
   timezone; a date in the future becomes now; a missing ``published`` is now;
   ``updated`` defaults to ``published`` and is never before it.
 - **Summary**: given (HTML reduced to text) or the body text cut to about 280 characters.
+- **Limits** (settings, so every source refuses the same inputs with the same reason):
+  ``max_title_chars``, ``max_body_bytes`` (body and summary), ``max_terms`` categories
+  and ``max_terms`` tags, ``max_label_chars`` per label, authors of at most 200
+  characters, ``max_image_pixels`` and ``max_image_bytes``, dates from ``earliest_year``.
+  Slugs made from labels and authors fit their 200-character columns, image types 100.
+- Any error while reading one field names that field; it never escapes as a crash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import logging
 import mimetypes
 import re
 import warnings
@@ -35,6 +42,7 @@ from syndicate.errors import IngestError
 from syndicate.models import Article, Image, Term
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 TITLE_LIMIT = 110
@@ -43,6 +51,8 @@ AUTHOR_LIMIT = 200
 URL_LIMIT = 2000
 EMAIL_LIMIT = 320
 EMAIL_PATTERN = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+")
+SLUG_LIMIT = 200  # article_term.slug and article.author_slug
+IMAGE_TYPE_LIMIT = 100  # article.image_type
 # A sentence ends at . ! ? (maybe followed by a closing quote) before a capital or digit,
 # unless the word before the stop is a common abbreviation or an initial.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[”’\"')\]]?\s+(?=[“‘\"'(\[]?[A-Z0-9])")
@@ -67,35 +77,40 @@ def normalise(
             return parse()
         except ValueError as exc:
             problems[name] = str(exc)
-            return fallback
+        except Exception as exc:  # an input we did not foresee: reject the item, not the batch
+            log.warning("field %s raised %s", name, type(exc).__name__, exc_info=True)
+            problems[name] = f"could not be read ({type(exc).__name__})"
+        return fallback
 
     given_url = field("url", lambda: _parse_url(raw.get("url")), None)
     base = given_url or settings.public_url + "/"
-    summary = field("summary", lambda: _parse_summary(raw.get("summary")), "")
-    body = field("body", lambda: _parse_body(raw, base), "")
+    limits = settings
+    summary = field("summary", lambda: _parse_summary(raw.get("summary"), limits), "")
+    body = field("body", lambda: _parse_body(raw, base, limits), "")
     if not body and summary:
         body = f"<p>{html.escape(summary, quote=False)}</p>"
     paragraphs = html_paragraphs(body) if body else []
-    title = field("title", lambda: _parse_title(raw.get("title"), paragraphs), "")
+    title = field("title", lambda: _parse_title(raw.get("title"), paragraphs, limits), "")
     if not title and not paragraphs and "title" not in problems:
         problems["title"] = "missing, and there is no body text to derive one from"
         problems.setdefault("body", "missing: give body, text or summary")
     article_id = field("id", lambda: _parse_id(raw.get("id"), default_id, title, given_url), "")
     tz = settings.tz
-    published = field("published", lambda: _parse_date(raw.get("published"), tz), None)
-    updated = field("updated", lambda: _parse_date(raw.get("updated"), tz), None)
+    earliest = settings.earliest_year
+    published = field("published", lambda: _parse_date(raw.get("published"), tz, earliest), None)
+    updated = field("updated", lambda: _parse_date(raw.get("updated"), tz, earliest), None)
     author = field("author", lambda: _parse_author(raw.get("author"), settings), "")
     email = field("author_email", lambda: _parse_email(raw.get("author_email")), None)
     no_terms: tuple[Term, ...] = ()
-    categories = field("categories", lambda: _parse_terms(raw.get("categories")), no_terms)
-    tags = field("tags", lambda: _parse_terms(raw.get("tags")), no_terms)
+    categories = field("categories", lambda: _parse_terms(raw.get("categories"), limits), no_terms)
+    tags = field("tags", lambda: _parse_terms(raw.get("tags"), limits), no_terms)
     try:
-        image = _parse_image(raw.get("image"), base)
+        image = _parse_image(raw.get("image"), base, limits)
     except IngestError as exc:
         problems.update(exc.problems)
         image = None
-    except (TypeError, ValueError) as exc:
-        problems["image"] = str(exc)
+    except Exception as exc:
+        problems["image"] = str(exc) if isinstance(exc, ValueError | TypeError) else "unreadable"
         image = None
     if problems:
         raise IngestError(problems)
@@ -160,28 +175,36 @@ def _parse_url(value: Any) -> str | None:
     return url
 
 
-def _parse_summary(value: Any) -> str:
+def _check_size(text: str, limits: Settings) -> str:
+    if len(text) > limits.max_body_bytes or len(text.encode()) > limits.max_body_bytes:
+        raise ValueError(f"larger than {limits.max_body_bytes} bytes (max_body_bytes)")
+    return text
+
+
+def _parse_summary(value: Any, limits: Settings) -> str:
     if not present(value):
         return ""
-    summary = _text(value)
+    summary = _check_size(_text(value), limits)
     if looks_like_html(summary):
         summary = html_to_text(sanitize_html(summary, "http://localhost/"))
     return " ".join(summary.split())
 
 
-def _parse_body(raw: Mapping[str, Any], base: str) -> str:
+def _parse_body(raw: Mapping[str, Any], base: str, limits: Settings) -> str:
     if present(raw.get("body")):
-        return sanitize_html(_text(raw["body"], "HTML text"), base)
+        return sanitize_html(_check_size(_text(raw["body"], "HTML text"), limits), base)
     if present(raw.get("text")):
-        blocks = re.split(r"\n\s*\n", _text(raw["text"]))
+        blocks = re.split(r"\n\s*\n", _check_size(_text(raw["text"]), limits))
         paras = (html.escape(b.strip(), quote=False).replace("\n", "<br>") for b in blocks)
         return sanitize_html("".join(f"<p>{p}</p>" for p in paras if p), base)
     return ""
 
 
-def _parse_title(value: Any, paragraphs: Sequence[str]) -> str:
+def _parse_title(value: Any, paragraphs: Sequence[str], limits: Settings) -> str:
     if present(value):
         title = " ".join(_text(value).split())
+        if len(title) > limits.max_title_chars:
+            raise ValueError(f"longer than {limits.max_title_chars} characters (max_title_chars)")
         if title:
             return title
     return derive_title(paragraphs)
@@ -206,7 +229,7 @@ def _parse_id(value: Any, default: str | None, title: str, url: str | None) -> s
     raise ValueError("missing, and none can be derived")
 
 
-def _parse_date(value: Any, tz: tzinfo) -> datetime | None:
+def _parse_date(value: Any, tz: tzinfo, earliest_year: int = 1) -> datetime | None:
     if not present(value):
         return None
     if isinstance(value, datetime):
@@ -217,7 +240,14 @@ def _parse_date(value: Any, tz: tzinfo) -> datetime | None:
         parsed = _parse_date_text(value.strip())
     else:
         raise ValueError(f"not a date: {value!r}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    try:
+        in_utc = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(f"out of range: {str(value)[:100]!r}") from None
+    if in_utc.year < earliest_year:
+        raise ValueError(f"before the year {earliest_year} (earliest_year): {str(value)[:100]!r}")
+    return parsed
 
 
 DATE_FORMS = (
@@ -252,7 +282,7 @@ def _parse_date_text(text: str) -> datetime:
     if _RFC822.match(text):
         try:
             return parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             pass
     return _parse_written_date(text)
 
@@ -289,6 +319,8 @@ def _parse_author(value: Any, settings: Settings) -> str:
     author = " ".join(_text(value, "a name").split()) if present(value) else ""
     if len(author) > AUTHOR_LIMIT:
         raise ValueError(f"longer than {AUTHOR_LIMIT} characters")
+    if len(slugify(author)) > SLUG_LIMIT:
+        raise ValueError(f"its URL slug would be longer than {SLUG_LIMIT} characters")
     return author or settings.site_title
 
 
@@ -301,7 +333,7 @@ def _parse_email(value: Any) -> str | None:
     return email
 
 
-def _parse_terms(value: Any) -> tuple[Term, ...]:
+def _parse_terms(value: Any, limits: Settings) -> tuple[Term, ...]:
     if not present(value):
         return ()
     if isinstance(value, str):
@@ -309,16 +341,30 @@ def _parse_terms(value: Any) -> tuple[Term, ...]:
     elif isinstance(value, list | tuple):
         labels = [_text(item, "a list of labels") for item in value]
     else:
-        raise ValueError(f"expected a list of labels or a comma-separated string, got {value!r}")
+        raise ValueError(
+            f"expected a list of labels or a comma-separated string, got {value!r:.100}"
+        )
+    if len(labels) > limits.max_terms:
+        raise ValueError(f"more than {limits.max_terms} labels (max_terms): {len(labels)}")
     terms: dict[str, Term] = {}
     for label in labels:
         label = " ".join(clean_xml_text(label).split())
-        if label and slugify(label):
-            terms.setdefault(slugify(label), Term(slugify(label), label))
+        if len(label) > limits.max_label_chars:
+            raise ValueError(
+                f"label longer than {limits.max_label_chars} characters (max_label_chars): "
+                f"{label[:40]!r}…"
+            )
+        slug = slugify(label)
+        if len(slug) > SLUG_LIMIT:
+            raise ValueError(
+                f"label's URL slug longer than {SLUG_LIMIT} characters: {label[:40]!r}…"
+            )
+        if label and slug:
+            terms.setdefault(slug, Term(slug, label))
     return tuple(terms.values())
 
 
-def _parse_image(value: Any, base: str) -> Image | None:
+def _parse_image(value: Any, base: str, limits: Settings) -> Image | None:
     if not present(value):
         return None
     spec = value if isinstance(value, Mapping) else {"url": value}
@@ -330,18 +376,28 @@ def _parse_image(value: Any, base: str) -> Image | None:
         problems["image.url"] = f"not an http(s) URL of at most {URL_LIMIT} characters: {url!r}"
     kind = spec.get("type") or mimetypes.guess_type(urlsplit(url).path)[0]
     if kind is not None and not (
-        isinstance(kind, str) and re.fullmatch(r"[\w.+-]+/[\w.+-]+", kind)
+        isinstance(kind, str)
+        and len(kind) <= IMAGE_TYPE_LIMIT
+        and re.fullmatch(r"[\w.+-]+/[\w.+-]+", kind, re.ASCII)
     ):
-        problems["image.type"] = f"not a media type: {kind!r}"
+        problems["image.type"] = (
+            f"not a media type of at most {IMAGE_TYPE_LIMIT} characters: {kind!r:.120}"
+        )
     sizes: dict[str, int | None] = {}
     for name in ("length", "width", "height"):
+        high = limits.max_image_bytes if name == "length" else limits.max_image_pixels
+        setting = "max_image_bytes" if name == "length" else "max_image_pixels"
         number = spec.get(name)
-        if isinstance(number, str) and number.strip().isdigit():
-            number = int(number)
+        if isinstance(number, str) and number.strip().isascii() and number.strip().isdigit():
+            text = number.strip()
+            number = int(text) if len(text) <= 20 else high + 1
         if number is not None and (
             isinstance(number, bool) or not isinstance(number, int) or number < 0
         ):
-            problems[f"image.{name}"] = f"not a whole number >= 0: {number!r}"
+            problems[f"image.{name}"] = f"not a whole number >= 0: {number!r:.60}"
+            number = None
+        elif number is not None and number > high:
+            problems[f"image.{name}"] = f"larger than {high} ({setting})"
             number = None
         sizes[name] = number
     if problems:

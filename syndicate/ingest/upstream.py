@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -85,13 +86,29 @@ def poll_job(service: Service) -> None:
     due = [spec for spec in specs if _is_due(load_state(service, spec.name), spec, now)]
     if not due:
         return
-    with net.make_session(net.user_agent_for(service.settings.public_url)) as session:
-        for spec in due:
-            try:
-                poll_upstream(service, spec, session=session)
-            except Exception as exc:  # one broken upstream must not stop the others
-                log.exception("upstream %s: poll crashed", spec.name)
-                _failed(service, spec, f"internal error: {exc}", "unconditional", None)
+    # Each upstream is fetched in its own thread with its own session, so a slow one
+    # never delays another's poll; every fetch ends by its deadline.
+    workers = min(len(due), POLL_THREADS)
+    with ThreadPoolExecutor(workers, thread_name_prefix="upstream") as pool:
+        for future in [pool.submit(_poll_isolated, service, spec) for spec in due]:
+            future.result()
+
+
+POLL_THREADS = 8
+
+
+def _poll_isolated(service: Service, spec: UpstreamSpec) -> None:
+    if service.stopping.is_set():
+        return
+    try:
+        poll_upstream(service, spec)
+    except Exception as exc:  # one broken upstream must not stop the others
+        log.exception("upstream %s: poll crashed", spec.name)
+        try:
+            reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
+            _failed(service, spec, reason, "unconditional", None)
+        except StoreError:
+            log.error("upstream %s: could not record the failure", spec.name)
 
 
 def poll_upstream(
@@ -113,6 +130,7 @@ def poll_upstream(
     try:
         fetched = fetch(
             session, spec.url, allow_private=spec.allow_private,
+            allow_loopback=spec.allow_loopback, cancel=service.stopping,
             etag=old_etag, last_modified=old_modified,
         )  # fmt: skip
     except FetchError as exc:
@@ -226,6 +244,11 @@ def _map_all(spec: UpstreamSpec, entries: Sequence[Any], context: FeedContext) -
             mapped = map_entry(entry, spec, context)
         except IngestError as exc:
             batch.problem(position, _raw_key(entry), "rejected", _problem_text(exc))
+            continue
+        except Exception as exc:  # one odd entry must not cost the feed its good entries
+            log.warning("upstream %s: entry %d raised %s", spec.name, position, exc, exc_info=True)
+            reason = f"could not be read: {type(exc).__name__}: {exc}"[:300]
+            batch.problem(position, _raw_key(entry), "rejected", reason)
             continue
         groups.setdefault(mapped.key, []).append((position, mapped))
     for group in groups.values():

@@ -23,7 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from syndicate.errors import StoreError
+from syndicate.errors import RefusedByStore, StoreBusy, StoreError
 from syndicate.models import Article, Image, Term
 from syndicate.store.schema import article, article_term, change_counter
 
@@ -42,29 +42,37 @@ class Change:
     article: Article
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with the settings each backend needs for a durable ledger."""
+def make_engine(url: str, busy_seconds: float = 10) -> Engine:
+    """Create an engine with the settings each backend needs for a durable ledger.
+
+    On SQLite a write waits at most *busy_seconds* for another writer, then fails with
+    :class:`StoreBusy` (the web answers 503 with Retry-After; ticks try again later).
+    """
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             create_private_file(Path(path))
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": busy_seconds, "check_same_thread": False}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=FULL")
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Connection) -> None:
+        def _begin(conn: Connection) -> None:
             # A deferred transaction that reads then writes can fail with SQLITE_BUSY
             # even with a busy timeout; taking the write lock up front avoids that.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers must not queue behind writers, so they begin deferred.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
@@ -135,8 +143,8 @@ class Store:
         self.write_hooks: list[WriteHook] = []
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
-        store = cls(make_engine(url))
+    def open(cls, url: str, *, migrate: bool = True, busy_seconds: float = 10) -> Store:
+        store = cls(make_engine(url, busy_seconds))
         if migrate:
             store.migrate()
         return store
@@ -180,12 +188,17 @@ class Store:
                         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                     yield conn
         except sa.exc.OperationalError as exc:
-            raise StoreError(f"database write failed: {exc.orig}") from exc
+            raise _store_error("write", exc) from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+        """A read-only transaction: on SQLite a plain (deferred) ``BEGIN``, so a reader
+        never waits for the write lock; WAL lets it read beside a writer."""
+        try:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise _store_error("read", exc) from exc
 
     # -- writing ---------------------------------------------------------------------
 
@@ -205,11 +218,15 @@ class Store:
                     if any(c.kind != "unchanged" for c in changes):
                         _bump(conn, now)
                 return changes
-            except sa.exc.IntegrityError:
+            except sa.exc.IntegrityError as exc:
                 # A concurrent writer inserted the same id first (PostgreSQL, READ
                 # COMMITTED); run again and the row is found and updated instead.
                 if attempt == 2:
-                    raise
+                    raise RefusedByStore(_reason(exc)) from exc
+            except (sa.exc.DataError, sa.exc.StatementError) as exc:
+                # A value the column cannot hold (length, range, NUL on PostgreSQL): the
+                # caller retries item by item to find which one.
+                raise RefusedByStore(_reason(exc)) from exc
         raise AssertionError("unreachable")
 
     def _upsert_batch(
@@ -428,6 +445,21 @@ def content_hash(item: Article) -> str:
     if item.author_email:  # appended only when set, so older digests stay valid
         data.append(item.author_email)
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
+
+
+READ_ONLY = "syndicate_read_only"
+
+
+def _store_error(what: str, exc: sa.exc.OperationalError) -> StoreError:
+    text = str(exc.orig)
+    if "locked" in text or "busy" in text:
+        return StoreBusy(f"database {what} waited too long for another writer: {text}")
+    return StoreError(f"database {what} failed: {text}")
+
+
+def _reason(exc: sa.exc.StatementError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).splitlines()[0]
+    return text[:300]
 
 
 def _epoch() -> datetime:
