@@ -18,7 +18,7 @@ from bench.results import FamilyResult
 # family -> time bound in seconds (full run; --quick runs well inside it)
 FAMILIES: dict[str, int] = {
     "render": 90, "serve": 240, "ingest": 180, "latency": 120, "memory": 120, "posting": 240,
-    "readers": 150,
+    "readers": 150, "claim": 180,
 }  # fmt: skip
 DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
 

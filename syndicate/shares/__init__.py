@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from syndicate.adapters.base import Account
@@ -23,7 +24,7 @@ from syndicate.shares.posting import drain, owner_id
 from syndicate.shares.recovery import reconcile, sweep
 from syndicate.shares.view import job_dict
 from syndicate.store import insert_into
-from syndicate.store.schema import share, worker_heartbeat
+from syndicate.store.schema import share, share_account, share_event, worker_heartbeat
 
 if TYPE_CHECKING:
     from syndicate.service import Service
@@ -52,6 +53,8 @@ def on_article_write(
         return
     if kind not in ("created", "republished", "updated"):
         return
+    if kind == "republished":
+        _requeue_unpublished(conn, article.id, now)
     for account in db.enabled_accounts(service).values():
         if kind != "updated":
             enqueue(conn, article.id, account, now, service.settings.timezone)
@@ -86,13 +89,39 @@ def enqueue(
     ).scalar()
     if new_id is not None:
         db.event(conn, new_id, account.network, None, State.PENDING, "publish", "queued", now)
+        # The claim finds accounts through their share_account row.
+        conn.execute(
+            insert_into(share_account, conn.dialect.name)
+            .values(network=account.network, account=account.name)
+            .on_conflict_do_nothing(index_elements=["network", "account"])
+        )
     return new_id
 
 
 def _cancel_open(conn: Connection, article_id: str, now: datetime) -> None:
     open_states = (State.PENDING, State.RETRY_WAIT, State.HELD)
     for row in db.rows(conn, share.c.article_id == article_id, share.c.state.in_(open_states)):
-        db.move(conn, row, State.CANCELLED, "unpublish", now, "article unpublished")
+        db.move(conn, row, State.CANCELLED, UNPUBLISH_ACTOR, now, "article unpublished")
+
+
+UNPUBLISH_ACTOR = "unpublish"
+
+
+def _requeue_unpublished(conn: Connection, article_id: str, now: datetime) -> None:
+    """Republishing brings back the jobs that unpublishing cancelled, once each.
+
+    A job an operator cancelled stays cancelled; one that was sent is not sent again.
+    """
+    for row in db.rows(conn, share.c.article_id == article_id, share.c.state == State.CANCELLED):
+        last = conn.execute(
+            sa.select(share_event.c.actor)
+            .where(share_event.c.share_id == row.id)
+            .order_by(share_event.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if last == UNPUBLISH_ACTOR:
+            detail = "article republished: re-queued (it was cancelled by the unpublish)"
+            db.move(conn, row, State.PENDING, "republish", now, detail, **db.fresh(row, now))
 
 
 def _reshare_sent(conn: Connection, article_id: str, account: Account, now: datetime) -> None:

@@ -13,6 +13,7 @@ import random
 import signal
 import socket
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -78,24 +79,29 @@ def crashpoint(name: str) -> None:
 def claim(service: Service, owner: str, now: datetime | None = None) -> Job | None:
     """Atomically lease one due job whose account is free, or None.
 
+    Cost is O(accounts × log jobs), whatever the backlog: the free accounts come from
+    ``share_account`` and the busy check reads the partial index of working jobs; each
+    free account's earliest due job is one descent of ``ix_share_claim``. Across accounts
+    the job due longest goes first.
+
     SQLite: the transaction is ``BEGIN IMMEDIATE``, so the conditional UPDATE is alone.
-    PostgreSQL: candidates are locked ``FOR UPDATE SKIP LOCKED``; the partial unique index
-    on working jobs per account turns a lost race into an IntegrityError, and the
-    savepoint lets us move on to the next candidate.
+    PostgreSQL: the conditional UPDATE re-checks the state after any row lock; the
+    partial unique index on working jobs per account turns a lost race into an
+    IntegrityError, and the savepoint lets us move on to the next candidate.
     """
     now = now or service.now()
     lease = timedelta(seconds=db.option(service, "lease_seconds", 120))
     # A claim lost to a power cut is harmless (nothing was sent; the job is due again),
     # and the in-flight commit that must reach the disk flushes it anyway.
     with service.store.begin(durable=False) as conn:
-        for candidate in conn.execute(_DUE, {"now": now}).all():
+        for candidate in due_candidates(conn, now):
             try:
                 with conn.begin_nested():
                     row = conn.execute(
                         share.update()
                         .where(
                             share.c.id == candidate.id,
-                            share.c.state.in_(CLAIMABLE),
+                            share.c.state == candidate.state,
                             share.c.next_attempt_at <= now,
                         )
                         .values(
@@ -116,35 +122,83 @@ def claim(service: Service, owner: str, now: datetime | None = None) -> Job | No
     return None
 
 
-def _due_query() -> sa.Select[Any]:
-    """Due jobs of free accounts, best first; built once, ``now`` bound per claim."""
-    now = sa.bindparam("now", type_=share.c.next_attempt_at.type)
-    busy = share.alias("busy")
-    return (
-        sa.select(share.c.id, share.c.state)
-        .where(
-            share.c.state.in_(CLAIMABLE),
-            share.c.next_attempt_at <= now,
-            ~sa.exists().where(
-                busy.c.network == share.c.network,
-                busy.c.account == share.c.account,
-                busy.c.state.in_(WORKING),
-            ),
-            ~sa.exists().where(
-                share_account.c.network == share.c.network,
-                share_account.c.account == share.c.account,
-                sa.or_(
-                    share_account.c.held_reason.is_not(None), share_account.c.blocked_until > now
-                ),
-            ),
-        )
-        .order_by(share.c.priority.desc(), share.c.next_attempt_at, share.c.id)
-        .limit(8)
-        .with_for_update(skip_locked=True, of=share)
+def due_candidates(conn: Connection, now: datetime) -> list[Row[Any]]:
+    """The earliest due job of every free account, the one due longest first."""
+    busy = _busy_accounts(conn)
+    free = [
+        (a.network, a.account)
+        for a in conn.execute(_FREE_ACCOUNTS, {"now": now})
+        if (a.network, a.account) not in busy
+    ]
+    ids = [
+        job_id
+        for network, account in free
+        for job_id in conn.execute(
+            _EARLIEST_DUE, {"now": now, "network": network, "account": account}
+        ).one()
+        if job_id is not None
+    ]
+    if not ids:
+        return []
+    query = (
+        sa.select(share.c.id, share.c.state, share.c.next_attempt_at)
+        .where(share.c.id.in_(ids))
+        .order_by(share.c.next_attempt_at, share.c.id)
+    )
+    return list(conn.execute(query))
+
+
+def states_in(column: sa.ColumnElement[str], states: Iterable[str]) -> sa.ColumnElement[bool]:
+    """``column IN ('a', 'b')`` with the values written into the SQL, never bound.
+
+    A partial index ``WHERE state IN ('claimed', 'in_flight')`` can only serve a query
+    whose condition visibly implies it. Bound values turn into ``state = ANY($1)`` under
+    a prepared (generic) plan on PostgreSQL, which the planner cannot match to the index.
+    """
+    values = [str(state) for state in states]
+    return column.in_(sa.bindparam(f"in_{'_'.join(values)}", values, literal_execute=True))
+
+
+def _busy_accounts(conn: Connection) -> set[tuple[str, str]]:
+    query = sa.select(share.c.network, share.c.account).where(states_in(share.c.state, WORKING))
+    return {(r.network, r.account) for r in conn.execute(query)}
+
+
+def _free_accounts_query() -> sa.Select[Any]:
+    now = sa.bindparam("now", type_=share_account.c.blocked_until.type)
+    acct = share_account.c
+    return sa.select(acct.network, acct.account).where(
+        acct.held_reason.is_(None),
+        sa.or_(acct.blocked_until.is_(None), acct.blocked_until <= now),
+        sa.or_(acct.paced_until.is_(None), acct.paced_until <= now),
     )
 
 
-_DUE = _due_query()
+def _earliest_due_query() -> sa.Select[Any]:
+    """One row: per claimable state, the id of the account's earliest due job (or NULL)."""
+    now = sa.bindparam("now", type_=share.c.next_attempt_at.type)
+    network = sa.bindparam("network", type_=share.c.network.type)
+    account = sa.bindparam("account", type_=share.c.account.type)
+
+    def earliest(state: str) -> sa.ScalarSelect[Any]:
+        return (
+            sa.select(share.c.id)
+            .where(
+                share.c.network == network,
+                share.c.account == account,
+                share.c.state == sa.literal(str(state), literal_execute=True),
+                share.c.next_attempt_at <= now,
+            )
+            .order_by(share.c.next_attempt_at, share.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    return sa.select(*(earliest(state).label(str(state)) for state in CLAIMABLE))
+
+
+_FREE_ACCOUNTS = _free_accounts_query()
+_EARLIEST_DUE = _earliest_due_query()
 
 
 # -- posting -----------------------------------------------------------------------------
@@ -250,7 +304,20 @@ def _end(
 def _paced(
     conn: Connection, row: Row[Any], account: Account, service: Service, now: datetime
 ) -> datetime | None:
-    """When pacing, a rate block or the token bucket says to wait: until when; else None."""
+    """When pacing, a rate block or the token bucket says to wait: until when; else None.
+
+    A wait that holds for the whole account (its sending history, the bucket) is stored
+    as ``paced_until``, so claims skip the account instead of taking its jobs one by one.
+    """
+    wait = _job_wait(conn, row, account, service, now)
+    if wait is not None and row.ready_at <= now:  # else the job's own start time holds it
+        db.update_account(conn, row.network, row.account, paced_until=wait)
+    return wait
+
+
+def _job_wait(
+    conn: Connection, row: Row[Any], account: Account, service: Service, now: datetime
+) -> datetime | None:
     pacing = Pacing.from_options(account.options, service.settings.timezone)
     sends: list[datetime] = []
     if pacing.needs_history:

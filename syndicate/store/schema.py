@@ -171,6 +171,8 @@ share = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("article_id", "network", "account", name="uq_share_job"),
     sa.Index("ix_share_due", "state", "next_attempt_at"),
+    # The claim: each free account's earliest due job in O(log n).
+    sa.Index("ix_share_claim", "network", "account", "state", "next_attempt_at", "id"),
     sa.Index("ix_share_account_sent", "network", "account", "sent_at"),
     # At most one claimed/in-flight job per account, whichever worker holds it.
     sa.Index(
@@ -212,6 +214,7 @@ share_account = sa.Table(
     sa.Column("tokens", sa.Float),
     sa.Column("bucket_at", UTCDateTime),
     sa.Column("blocked_until", UTCDateTime),
+    sa.Column("paced_until", UTCDateTime),  # pacing or the token bucket says wait
     sa.Column("held_reason", sa.Text),
     sa.Column("held_at", UTCDateTime),
 )

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from syndicate import config
-from syndicate.errors import ConfigError
+from syndicate.errors import ConfigError, StoreError
 from syndicate.service import Service
 
 
@@ -38,6 +38,16 @@ def create_app(
 
     for module in (feeds, api, share, pages, admin, ops):
         app.register_blueprint(module.bp)
+
+    @app.errorhandler(StoreError)
+    def _database_busy(exc: StoreError) -> Any:
+        # A write that waited db_busy_seconds for another writer, or a database that is
+        # down: the client may try again, so 503 with Retry-After, never a 500.
+        from syndicate.web.errors import json_error
+
+        return json_error(
+            503, "the database is busy or unavailable; try again", headers={"Retry-After": "5"}
+        )
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
