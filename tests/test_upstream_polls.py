@@ -64,7 +64,7 @@ def upstream() -> Iterator[Upstream]:
 
 
 def wire(up: Upstream, path: str = "/mixed.rss", name: str = "wire") -> UpstreamSpec:
-    return UpstreamSpec(name=name, url=up.url(path), allow_private=True)
+    return UpstreamSpec(name=name, url=up.url(path), allow_loopback=True)
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ def test_author_email_is_kept_out_of_name_and_slug(service: Service, upstream: U
         )
     )
     spec = UpstreamSpec(
-        name="wire", url=upstream.url("/authors.rss"), allow_private=True, author="Wire Desk"
+        name="wire", url=upstream.url("/authors.rss"), allow_loopback=True, author="Wire Desk"
     )
     poll_upstream(service, spec)
     one = service.store.get_article(article_id("wire", upstream.url("/a1")))

@@ -5,8 +5,8 @@ The claim looks at each free account and takes its earliest due job through
 through ``share_account.paced_until`` instead of claiming its jobs one by one. Every
 account with jobs gets its ``share_account`` row, so the claim finds it there.
 
-Revision ID: 0004_i14_claim_index
-Revises: 0003
+Revision ID: 0005_i14_claim_index
+Revises: 0004_i15_upstream_polls
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 
 from syndicate.store.schema import UTCDateTime
 
-revision = "0004_i14_claim_index"
-down_revision = "0003"
+revision = "0005_i14_claim_index"
+down_revision = "0004_i15_upstream_polls"
 branch_labels = None
 depends_on = None
 
