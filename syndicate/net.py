@@ -55,7 +55,7 @@ PUBLIC_PORTS = frozenset({80, 443})
 CHUNK = 16_384
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
-_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0/96")  # RFC 2765 SIIT
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 SIIT
 _PRIVATE_RANGES = tuple(
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 )
@@ -314,13 +314,15 @@ class _Clock:
 
     def left(self, url: str) -> float:
         remaining = self.ends - time.monotonic()
-        if self.cancel is not None and self.cancel.is_set():
+        if remaining <= 0 or (self.cancel is not None and self.cancel.is_set()):
             self.expired = True
-            raise FetchError(url, "cancelled: the service is stopping")
-        if remaining <= 0:
-            self.expired = True
-            raise FetchError(url, f"took longer than the {self.seconds:g} s deadline")
+            raise self.error(url)
         return remaining
+
+    def error(self, url: str) -> FetchError:
+        if self.cancel is not None and self.cancel.is_set():
+            return FetchError(url, "cancelled: the service is stopping")
+        return FetchError(url, f"took longer than the {self.seconds:g} s deadline")
 
 
 class _Watchdog:
@@ -476,10 +478,10 @@ def _raw_chunks(response: requests.Response, url: str, clock: _Clock) -> Iterabl
     except Exception as exc:  # urllib3 and socket errors while reading the body
         clock.left(url)
         if clock.expired:
-            raise FetchError(url, f"took longer than the {clock.seconds:g} s deadline") from exc
+            raise clock.error(url) from exc
         raise FetchError(url, f"reading the body failed: {_describe(exc)}") from exc
     if clock.expired:  # the watchdog shut the socket: that EOF is not the body's end
-        raise FetchError(url, f"took longer than the {clock.seconds:g} s deadline")
+        raise clock.error(url)
 
 
 class _Decoder:

@@ -142,7 +142,7 @@ def test_cli_lists_upstreams_with_reasons(
         f'data_dir = "{tmp_path / "data"}"\nfeeds_dir = "{tmp_path / "feeds"}"\n'
         f'database_url = "{database_url}"\nbase_url = "https://feeds.example.com"\n'
         f'[[upstream]]\nname = "wire"\nurl = "{upstream.url("/mixed.rss")}"\n'
-        "allow_private = true\n",
+        "allow_loopback = true\n",
         encoding="utf-8",
     )
     runner = CliRunner()

@@ -210,6 +210,9 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+SERVE_THREADS = 64
+
+
 @main.command()
 @click.option("--bind", default=None, help="host:port (default: SYNDICATE_HOST:SYNDICATE_PORT).")
 @click.option(
@@ -218,11 +221,22 @@ def _safe_url(url: str) -> str:
     type=click.IntRange(1, 256),
     help="gunicorn worker processes (default 2×CPUs+1).",
 )
+@click.option(
+    "--threads",
+    default=SERVE_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Threads per worker: each slow client holds one while it sends its request.",
+)
 @pass_context
-def serve(ctx: Context, bind: str | None, workers: int | None) -> None:
+def serve(ctx: Context, bind: str | None, workers: int | None, threads: int) -> None:
     """Run the web app only, under gunicorn (production). Run `syndicate worker` beside it.
 
-    \b
+    A thread reads each request, so a client sending its headers slowly holds one: with
+    64 threads per worker, dozens of such clients leave the others served. Facing the
+    internet, put nginx in front (docs/nginx.md), which buffers whole requests.
+
+    
     Examples:
       SYNDICATE_API_TOKEN=… syndicate serve --bind 0.0.0.0:8080 --workers 4
       deploy/systemd/syndicate-serve.service runs it under systemd
@@ -241,7 +255,7 @@ def serve(ctx: Context, bind: str | None, workers: int | None) -> None:
             self.cfg.set("bind", bind or f"{settings.host}:{settings.port}")
             self.cfg.set("workers", workers or (2 * (os.cpu_count() or 1) + 1))
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 4)
+            self.cfg.set("threads", threads)
             self.cfg.set("accesslog", None)
 
         def load(self) -> Any:

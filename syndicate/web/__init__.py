@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.routing import IntegerConverter, Map
 
 from syndicate import config
 from syndicate.errors import ConfigError, StoreError
 from syndicate.service import Service
+from syndicate.web.cache import PageCache
 
 
 def create_app(
@@ -32,12 +34,26 @@ def create_app(
         service = Service.open(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = service.settings.max_request_bytes
+    # Ids in paths are ASCII digits within a 64-bit column: anything else is a 404.
+    app.url_map.converters["int"] = StoredInteger
     app.extensions["syndicate"] = service
+    app.extensions["syndicate_pages"] = PageCache()
 
     from syndicate.web import admin, api, feeds, ops, pages, share
 
     for module in (feeds, api, share, pages, admin, ops):
         app.register_blueprint(module.bp)
+
+    @app.before_request
+    def _refuse_nul() -> Any:
+        # No id, name or filter of syndicate contains NUL, and PostgreSQL refuses it in
+        # any text: answer 400 here rather than fail deep in a query.
+        args = request.args.items(multi=True)
+        if "\x00" in request.path or any("\x00" in k + v for k, v in args):
+            from syndicate.web.errors import json_error
+
+            return json_error(400, "the URL contains a NUL character")
+        return None
 
     @app.errorhandler(StoreError)
     def _database_busy(exc: StoreError) -> Any:
@@ -55,6 +71,21 @@ def create_app(
         return response
 
     return app
+
+
+class StoredInteger(IntegerConverter):
+    """``<int:…>`` limited to ASCII digits and the range of a BIGINT column."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def pages_of(app: Flask) -> PageCache:
+    cache: PageCache = app.extensions["syndicate_pages"]
+    return cache
 
 
 def service_of(app: Flask) -> Service:

@@ -138,4 +138,6 @@ def act(job_id: int, action: str) -> Response:
 
 def _limit(default: int) -> int:
     raw = request.args.get("limit", "")
-    return max(1, min(int(raw), 1000)) if raw.isdigit() else default
+    if raw.isascii() and raw.isdigit() and len(raw) <= 9:
+        return max(1, min(int(raw), 1000))
+    return default

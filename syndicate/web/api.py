@@ -60,6 +60,12 @@ def read_json_object() -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(json_error(415, "the body must be JSON (Content-Type: application/json)"))
     data = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(data) >= limit and _more_body():
+        # A chunked body is cut at the limit by the stream; one byte more means too large.
+        raise ApiError(
+            json_error(413, f"the body is larger than {limit} bytes (max_request_bytes)")
+        )
     try:
         raw = json.loads(data)
     except ValueError as exc:  # also invalid UTF-8
@@ -69,6 +75,13 @@ def read_json_object() -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ApiError(json_error(400, "the body must be a JSON object of article fields"))
     return raw
+
+
+def _more_body() -> bool:
+    try:
+        return bool(request.environ["wsgi.input"].read(1))
+    except (OSError, ValueError):
+        return False
 
 
 def checked_fields(raw: dict[str, Any], service: Service) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, render_template
 from markupsafe import Markup
 
 from syndicate.content.sanitize import sanitize_html
-from syndicate.web import service_of
+from syndicate.web import pages_of, service_of
 from syndicate.web.feeds import feed_links
 
 bp = Blueprint("pages", __name__)
@@ -38,12 +38,16 @@ def article(article_id: str) -> Response:
     if item.status != "published":
         page = render_template("article_missing.html", settings=service.settings, gone=True)
         return Response(page, 410, content_type=HTML)
-    page = render_template(
-        "article.html",
-        settings=service.settings,
-        article=item,
-        # Sanitised at ingest; again here so a policy change reaches stored HTML too.
-        content=Markup(sanitize_html(item.content_html, item.url)),
-        feeds=feed_links(service, names=["all"]),
-    )
+
+    def render() -> str:
+        return render_template(
+            "article.html",
+            settings=service.settings,
+            article=item,
+            # Sanitised at ingest; again here so a policy change reaches stored HTML too.
+            content=Markup(sanitize_html(item.content_html, item.url)),
+            feeds=feed_links(service, names=["all"]),
+        )
+
+    page = pages_of(current_app).page("article", item, render)
     return Response(page, 200, content_type=HTML)

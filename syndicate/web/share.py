@@ -21,7 +21,7 @@ from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Article
 from syndicate.service import Service
 from syndicate.shares.accounts import secret_values
-from syndicate.web import service_of
+from syndicate.web import pages_of, service_of
 from syndicate.web.auth import require_token
 from syndicate.web.errors import json_error
 
@@ -149,14 +149,20 @@ def _jsonable(value: Any) -> Any:
 def share_bar_fragment(article_id: str) -> Response:
     """The share bar as an HTML fragment to embed in an article page."""
     article = _article(article_id, published_only=True)
-    return _fragment(_service().sharing.share_bar_html(article))
+    sharing = _service().sharing
+    html = pages_of(current_app).page(
+        "share.html", article, lambda: sharing.share_bar_html(article)
+    )
+    return _fragment(html)
 
 
 @bp.get("/articles/<article_id>/meta.html")
 def meta_fragment(article_id: str) -> Response:
     """The Open Graph and X card tags for the article page's ``<head>``."""
     article = _article(article_id, published_only=True)
-    return _fragment(_service().sharing.meta_tags_html(article))
+    sharing = _service().sharing
+    html = pages_of(current_app).page("meta.html", article, lambda: sharing.meta_tags_html(article))
+    return _fragment(html)
 
 
 def _fragment(html: str) -> Response:
