@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint fmt typecheck bench sandbox clean
+.PHONY: run test lint fmt typecheck bench drop-test sandbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ typecheck: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
+
+# The full-size drop into a running service (20,000 files; minutes, not part of `make test`).
+drop-test: $(TEST_STAMP)
+	SYNDICATE_DROP_FILES=20000 $(BIN)/python -m pytest -q tests/test_drop_backlog.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -97,7 +97,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Polle
             served = header(data, "Served-As") or MEDIA_TYPES[Path(file).suffix]
             server.routes[f"/{file}"] = lambda h, d=data, t=served: send(h, 200, d, t)
             specs.append(
-                UpstreamSpec(upstream_name(file), server.url(f"/{file}"), allow_private=True)
+                UpstreamSpec(upstream_name(file), server.url(f"/{file}"), allow_loopback=True)
             )
         settings = config.load(
             path=tmp / "absent.toml", env={},

@@ -304,7 +304,7 @@ def test_author_email_is_published_only_on_opt_in(
         )
     )
     spec = UpstreamSpec(
-        name="wire", url=upstream.url("/mail.rss"), allow_private=True,
+        name="wire", url=upstream.url("/mail.rss"), allow_loopback=True,
         publish_author_email=opt_in,
     )  # fmt: skip
     poll_upstream(service, spec)
@@ -355,7 +355,7 @@ def test_a_bad_author_email_is_dropped_and_the_entry_kept(
         )
     )
     spec = UpstreamSpec(
-        name="wire", url=upstream.url("/odd-mail.rss"), allow_private=True,
+        name="wire", url=upstream.url("/odd-mail.rss"), allow_loopback=True,
         publish_author_email=True,
     )  # fmt: skip
     result = poll_upstream(service, spec)

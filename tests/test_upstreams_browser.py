@@ -22,7 +22,7 @@ from tests.test_upstream_polls import MIXED, T0
 def server(settings: Settings, store: Store) -> Iterator[Server]:
     with Upstream() as upstream:
         upstream.routes["/mixed.rss"] = Feed(MIXED)
-        spec = UpstreamSpec(name="wire", url=upstream.url("/mixed.rss"), allow_private=True)
+        spec = UpstreamSpec(name="wire", url=upstream.url("/mixed.rss"), allow_loopback=True)
         service = Service(settings.replace(upstream=(spec,)), store, Clock(T0))
         poll_upstream(service, spec)
         srv = Server(service)
