@@ -18,16 +18,16 @@ from pathlib import Path
 from bench import deploy
 from bench.results import Check, FamilyResult, Table, fmt_ms, fmt_ratio, ratio
 from syndicate import config
-from syndicate.service import Service
 from syndicate.shares.posting import claim
 from syndicate.store.schema import article, share, share_account
+from syndicate.wiring import Wiring
 
 ACCOUNTS = (("x", "desk"), ("facebook", "page"), ("reddit", "sub"), ("linkedin", "org"))
 FLAT_TARGET = 2.0  # claim time at 20,000 jobs ÷ at 1,000 jobs
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def fill(service: Service, jobs: int) -> None:
+def fill(service: Wiring, jobs: int) -> None:
     """*jobs* pending jobs (one article each), spread over the four accounts, all due."""
     articles, rows = [], []
     for n in range(jobs):
@@ -52,7 +52,7 @@ def fill(service: Service, jobs: int) -> None:
             conn.exec_driver_sql("ANALYZE share")
 
 
-def claim_times(service: Service, claims: int) -> list[float]:
+def claim_times(service: Wiring, claims: int) -> list[float]:
     """Wall time of each of *claims* claims; every claimed job is then marked sent."""
     now = T0 + timedelta(days=1)
     times = []
@@ -77,7 +77,7 @@ def measure(database: str, sizes: tuple[int, ...], claims: int) -> dict[int, flo
                 overrides={"data_dir": Path(tmp), "feeds_dir": Path(tmp) / "feeds",
                            "database_url": url, "api_token": "bench"},
             )  # fmt: skip
-            service = Service.open(settings)
+            service = Wiring.open(settings)
             try:
                 fill(service, size)
                 claim_times(service, 20)  # warm the caches and the plan cache

@@ -17,7 +17,7 @@ from bench.procs import BIN, Proc, free_port, start, wait_http
 from syndicate import config
 from syndicate.config import Settings
 from syndicate.models import Article
-from syndicate.service import Service
+from syndicate.wiring import Wiring
 
 POSTGRES_URL = os.environ.get(
     "SYNDICATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -37,13 +37,10 @@ class Deployment:
     def token(self) -> str:
         return self.settings.api_token
 
-    def open_service(self) -> Service:
+    def open_service(self) -> Wiring:
         """The service as `syndicate worker` opens it (share hook installed)."""
-        from syndicate import shares
-
-        service = Service.open(self.settings)
+        service = Wiring.open(self.settings)
         service.sharing.validate()
-        shares.install(service)
         return service
 
     def log(self, name: str) -> Path:

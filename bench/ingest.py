@@ -29,7 +29,7 @@ def folder_rate(dep: deploy.Deployment, count: int) -> float:
     service = dep.open_service()
     try:
         start = time.perf_counter()
-        report = scan_folder(service, settle_seconds=0)
+        report = scan_folder(service.intake, settle_seconds=0)
         elapsed = time.perf_counter() - start
         stored = service.store.count_articles()
     finally:

@@ -109,7 +109,7 @@ def overhead(dep: deploy.Deployment, articles: int, rounds: int) -> tuple[float,
                                           service.now())  # fmt: skip
             jobs = articles * len(accounts)
             start = time.perf_counter()
-            done = posting.drain(service, limit=jobs)
+            done = posting.drain(service.outbox, limit=jobs)
             drained.append((time.perf_counter() - start) / jobs)
             if done != jobs:
                 raise RuntimeError(f"drain took {done} of {jobs} jobs")

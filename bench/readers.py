@@ -118,7 +118,7 @@ def read_feeds(base: str, readers: int = 200, seconds: float = 20.0) -> ReaderRe
 WERKZEUG = """
 import sys
 from werkzeug.serving import make_server
-from syndicate.web import create_app
+from syndicate.wiring import create_app
 make_server("127.0.0.1", int(sys.argv[1]), create_app(), threaded=True).serve_forever()
 """
 

@@ -1,4 +1,5 @@
-"""Outbound HTTP: one session factory and one SSRF-safe fetcher for untrusted URLs.
+"""Outbound HTTP: one session factory, one SSRF-safe fetcher for untrusted URLs, and the
+one retry delay after a failed call (:func:`full_jitter`).
 
 :func:`safe_fetch` is the only way syndicate fetches a URL it did not build itself
 (upstream feeds, OG images). It follows docs/reliability.md §6 (the ``safe_fetch`` item):
@@ -27,6 +28,7 @@
 from __future__ import annotations
 
 import ipaddress
+import random
 import re
 import socket
 import threading
@@ -530,3 +532,14 @@ class _Decoder:
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def full_jitter(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """A delay in seconds before retry number *attempt* (0 for the first retry).
+
+    Full-jitter exponential backoff, ``uniform(0, min(cap, base·2^attempt))``, for share
+    posts (the ledger) and WebSub pings alike (docs/reliability.md §3.3): spreading retries
+    evenly keeps many failed calls from waking at the same moment. Pure: the caller may
+    pass the random source.
+    """
+    return (rng or random).uniform(0, min(cap, base * 2 ** max(attempt, 0)))

@@ -15,8 +15,9 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from syndicate.adapters import REQUIRED_ATTRS, REQUIRED_METHODS
-from syndicate.adapters.base import Account, Outcome, ShareAdapter
+from syndicate.adapters.base import Account, Outcome, ShareAdapter, network_facts
 from syndicate.models import Article, Image, Term
+from syndicate.shares.compose import check_template
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TRICKY_TITLE = "“Quotes” & = ? # + % — 東京 😷 مرحبا (test) [x] *y* _z_ ~w~ @me <b> \\ |"
@@ -64,10 +65,12 @@ def check_adapter(
     Checks: the class attributes and methods exist and an instance satisfies the
     Protocol; ``intent_url`` and ``build`` are pure (equal output, no network use);
     the intent URL decodes back to the article URL exactly; ``preview()`` and ``repr()``
-    show no credential; ``send`` against *base_url* (a server answering like the
-    network) posts, with a string remote id.
+    show no credential; the network facts it states have the right types and a template
+    syndicate can fill; ``send`` against *base_url* (a server answering like the network)
+    posts, with a string remote id.
     """
     _check_shape(cls)
+    _check_facts(cls)
     article = article or make_article(
         url="https://news.example.com/a/1?q=a&b=%2B#frag", title=TRICKY_TITLE
     )
@@ -87,6 +90,19 @@ def _check_shape(cls: type[Any]) -> None:
     assert not missing, f"{cls.__name__} lacks {', '.join(missing)}"
     assert isinstance(cls.name, str) and cls.name, "name must be a non-empty string"
     assert all(callable(getattr(cls, m)) for m in REQUIRED_METHODS), "methods must be callable"
+
+
+def _check_facts(cls: type[Any]) -> None:
+    facts = network_facts(cls)
+    try:
+        check_template(facts.default_template)
+    except ValueError as exc:
+        raise AssertionError(f"default_template {facts.default_template!r}: {exc}") from None
+    limit = facts.length_limit
+    assert limit is None or (isinstance(limit, int) and limit > 0), "length_limit must be > 0"
+    length = facts.text_length(TRICKY_TITLE)
+    assert isinstance(length, int) and length > 0, "text_length() must count characters"
+    assert isinstance(facts.title_is_text, bool), "title_is_text must be a bool"
 
 
 def _check_intent(adapter: Any, article: Article, account: Account) -> None:

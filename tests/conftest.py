@@ -20,7 +20,7 @@ FROZEN_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 class Clock:
-    """A clock the test moves by hand; pass it to Service as its clock."""
+    """A clock the test moves by hand; pass it to Wiring as its clock."""
 
     def __init__(self, now: datetime = FROZEN_NOW) -> None:
         self.now = now

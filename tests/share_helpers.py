@@ -11,13 +11,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from syndicate import shares
 from syndicate.adapters.base import Account, Outcome, ShareRequest, ShareResult
 from syndicate.cli.demo import DEMO_ACCOUNTS, DEMO_SECRETS
 from syndicate.config import Settings
 from syndicate.models import Article
-from syndicate.service import Service
 from syndicate.store import Store
+from syndicate.wiring import Wiring
 from tests.conftest import FROZEN_NOW, Clock
 
 SECRET = "sekrit-token-123"
@@ -92,11 +91,10 @@ def make_service(
     accounts: Iterable[Account],
     clock: Clock,
     dry_run: bool = False,
-) -> Service:
-    """A service on a fresh store with the share outbox installed and a fake Sharing."""
-    service = Service(settings, Store.open(database_url), clock)
+) -> Wiring:
+    """A wiring on a fresh store (the share outbox rides on it) with a fake Sharing."""
+    service = Wiring(settings, Store.open(database_url), clock)
     service.__dict__["sharing"] = FakeSharing(accounts, dry_run)
-    shares.install(service)
     return service
 
 

@@ -15,9 +15,8 @@ from werkzeug.serving import make_server
 from syndicate.adapters.base import Outcome, ShareResult
 from syndicate.cli import main
 from syndicate.config import Settings
-from syndicate.service import Service
 from syndicate.shares import posting
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 from tests.share_helpers import Clock, account, article, make_service, write_config
 from tests.test_worker_crash import publish
 
@@ -27,9 +26,9 @@ OWNER = "test-worker"
 class Server:
     """The Flask app served on 127.0.0.1 in a thread, with a requests session."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Wiring) -> None:
         self.service = service
-        self.server = make_server("127.0.0.1", 0, create_app(service=service), threaded=True)
+        self.server = make_server("127.0.0.1", 0, create_app(wiring=service), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -76,7 +75,7 @@ def test_list_shares_with_filters(server: Server) -> None:
     for i in range(2):
         service.store.upsert_article(article(f"a{i}"), service.now())
     service.sharing.adapter("x").script.append(ShareResult(Outcome.PERMANENT, reason="too long"))
-    posting.drain(service, owner=OWNER)
+    posting.drain(service.outbox, owner=OWNER)
     everything = server.get("/api/shares", headers=server.auth).json()["shares"]
     assert len(everything) == 4
     fields = {
@@ -131,7 +130,7 @@ def test_overview_shows_articles_states_and_alerts(server: Server) -> None:
     service = server.service
     service.sharing.adapter("x").script.append(ShareResult(Outcome.AUTH, reason="revoked"))
     service.store.upsert_article(article("a1"), service.now())
-    posting.drain(service, owner=OWNER)
+    posting.drain(service.outbox, owner=OWNER)
     data = server.get("/api/admin/overview", headers=server.auth).json()
     states = {s["network"]: s["state"] for s in data["articles"][0]["shares"]}
     assert states == {"x": "held", "reddit": "sent"}

@@ -79,13 +79,13 @@ def test_operator_page_follows_share_states(server: Server, page: object) -> Non
     expect(page.locator(_cell("a1", "x", "pending"))).to_be_visible()
 
     service.sharing.adapter("x").script.append(ShareResult(Outcome.AUTH, reason="token revoked"))
-    posting.drain(service, owner="w")
+    posting.drain(service.outbox, owner="w")
     expect(page.locator(_cell("a1", "reddit", "sent"))).to_be_visible(timeout=10_000)
     expect(page.locator(_cell("a1", "x", "held"))).to_be_visible()
     expect(page.locator("#alerts")).to_contain_text("reconnect X account @desk: token revoked")
 
     page.click(_cell("a1", "x", "held") + ' button[data-action="retry"]')
     expect(page.locator(_cell("a1", "x", "pending"))).to_be_visible(timeout=10_000)
-    posting.drain(service, owner="w")
+    posting.drain(service.outbox, owner="w")
     expect(page.locator(_cell("a1", "x", "sent"))).to_be_visible(timeout=10_000)
     expect(page.locator("#alerts li.none")).to_have_text("none")

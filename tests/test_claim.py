@@ -23,13 +23,12 @@ from sqlalchemy.dialects import postgresql
 from syndicate import shares
 from syndicate.config import Settings
 from syndicate.errors import StoreBusy
-from syndicate.service import Service
 from syndicate.shares import posting as worker
 from syndicate.shares.ledger import WORKING
 from syndicate.shares.posting import claim, drain, process
 from syndicate.shares.view import list_jobs
 from syndicate.store.schema import share, share_account
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 from tests.conftest import Clock
 from tests.share_helpers import account, article, make_service
 
@@ -42,13 +41,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(settings: Settings, database_url: str, clock: Clock) -> Iterator[Service]:
+def service(settings: Settings, database_url: str, clock: Clock) -> Iterator[Wiring]:
     service = make_service(settings, database_url, ACCOUNTS, clock)
     yield service
     service.close()
 
 
-def backlog(service: Service, clock: Clock, count: int) -> None:
+def backlog(service: Wiring, clock: Clock, count: int) -> None:
     """*count* articles, each queued for the four accounts, at one-second steps."""
     for n in range(count):
         service.store.upsert_article(article(f"a{n:04d}", now=clock.now), clock.now)
@@ -67,7 +66,7 @@ def statements(now: Any) -> dict[str, tuple[sa.Select[Any], dict[str, Any]]]:
     }
 
 
-def test_claim_takes_the_earliest_due_job_of_a_free_account(service: Service, clock: Clock) -> None:
+def test_claim_takes_the_earliest_due_job_of_a_free_account(service: Wiring, clock: Clock) -> None:
     """Busy, held and paced accounts are skipped; the free one's earliest due job is taken."""
     backlog(service, clock, 50)
     first = claim(service, "w1", now=clock.now)
@@ -253,10 +252,10 @@ def test_readers_never_wait_for_the_write_lock(
 
 def test_a_write_that_waits_gets_503_with_retry_after(settings: Settings) -> None:
     """Behind a held write lock: POST answers 503 + Retry-After; pages and /readyz answer."""
-    service = Service.open(settings.replace(db_busy_seconds=1))
+    service = Wiring.open(settings.replace(db_busy_seconds=1))
     service.publisher.render_all()
-    shares.heartbeat(service)
-    holder = Service.open(settings)
+    shares.heartbeat(service.outbox)
+    holder = Wiring.open(settings)
     locked, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -270,7 +269,7 @@ def test_a_write_that_waits_gets_503_with_retry_after(settings: Settings) -> Non
     }
     body = json.dumps({"title": "Late story", "text": "Written while the lock is held."})
     try:
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             thread = threading.Thread(target=hold)
             thread.start()
             assert locked.wait(5)
@@ -298,18 +297,18 @@ def test_a_write_that_waits_gets_503_with_retry_after(settings: Settings) -> Non
 # -- republish re-queues what unpublish cancelled ---------------------------------------
 
 
-def _job_states(service: Service) -> dict[tuple[str, str], str]:
+def _job_states(service: Wiring) -> dict[tuple[str, str], str]:
     return {(j["article"], j["network"]): j["state"] for j in list_jobs(service)}
 
 
-def test_republish_requeues_the_jobs_unpublish_cancelled(service: Service, clock: Clock) -> None:
+def test_republish_requeues_the_jobs_unpublish_cancelled(service: Wiring, clock: Clock) -> None:
     """Unpublish cancels the open jobs; republish brings each back once, with history."""
     backlog(service, clock, 1)
     sent = claim(service, "w", now=clock.now)
     assert sent is not None and sent.network == "x"
     process(service, sent, "w")
     by_operator = next(j for j in list_jobs(service) if j["network"] == "reddit")
-    shares.act(service, by_operator["id"], "cancel")
+    shares.act(service.outbox, by_operator["id"], "cancel")
     clock.advance(60)
     service.store.unpublish("a0000", clock.now)
     assert _job_states(service) == {
@@ -339,11 +338,11 @@ def test_republish_requeues_the_jobs_unpublish_cancelled(service: Service, clock
     assert any("re-queued" in (detail or "") for _, detail in details)
 
 
-def test_an_edit_of_a_published_article_requeues_nothing(service: Service, clock: Clock) -> None:
+def test_an_edit_of_a_published_article_requeues_nothing(service: Wiring, clock: Clock) -> None:
     """Only a republish re-queues: editing a live article leaves cancelled jobs alone."""
     backlog(service, clock, 1)
     job = next(j for j in list_jobs(service) if j["network"] == "x")
-    shares.act(service, job["id"], "cancel")
+    shares.act(service.outbox, job["id"], "cancel")
     clock.advance(60)
     edited = article("a0000", now=clock.now, title="New title", updated=clock.now)
     assert service.store.upsert_article(edited, clock.now).kind == "updated"

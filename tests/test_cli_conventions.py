@@ -13,7 +13,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from syndicate.cli import EXIT_CODES, main
+from syndicate.cli import main
+from syndicate.cli.context import EXIT_CODES
 
 SEED = Path(__file__).parent.parent / "demo" / "inbox" / "001_ecb-holds-rates.txt"
 

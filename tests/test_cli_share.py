@@ -12,7 +12,7 @@ from sharing_support import SECRETS, SECRETS_FILE, TOKENS, WHEN, make_article
 from syndicate import config
 from syndicate.cli import main
 from syndicate.models import Image
-from syndicate.service import Service
+from syndicate.wiring import Wiring
 
 ACCOUNTS = """
 [share.networks.x]
@@ -46,7 +46,7 @@ def config_path(tmp_path: Path) -> Path:
         f'base_url = "https://feeds.example.com"\napi_token = "t0123456789abcdef"\n'
         f'secrets_file = "{secrets}"\n{ACCOUNTS}'
     )
-    service = Service.open(config.load(path, env={}))
+    service = Wiring.open(config.load(path, env={}))
     service.store.upsert_article(make_article(), WHEN)
     webp = Image("https://news.example.com/i.webp", None, 1000, 400, 200)
     service.store.upsert_article(make_article(id="webp", image=webp), WHEN)
@@ -118,7 +118,7 @@ def test_share_queues_ledger_jobs_once(config_path: Path) -> None:
     code, out = run(config_path, "share", "nato-kursk", "--network", "x")
     assert (code, out) == (0, "x:newsdesk: already queued\n")  # publishing queued it
     # An article stored while no account was configured has no jobs yet.
-    quiet = Service.open(config.load(config_path, env={}).replace(share={}))
+    quiet = Wiring.open(config.load(config_path, env={}).replace(share={}))
     quiet.store.upsert_article(make_article(id="older", url="https://news.example.com/o"), WHEN)
     quiet.close()
     code, out = run(config_path, "share", "older", "--network", "x")

@@ -14,8 +14,7 @@ from live import close_service, fetch, live_server
 
 from syndicate.config import Settings
 from syndicate.ingest import ingest_raw
-from syndicate.service import Service
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 
 ARTICLES = [
     {"id": "a1", "title": "Budget passes", "text": "The council voted.", "author": "Jane Doe",
@@ -59,10 +58,10 @@ class Page(HTMLParser):
 
 @pytest.fixture
 def base(settings: Settings) -> Iterator[str]:
-    service = Service.open(settings.replace(site_title="Daily Ledger"))
-    ingest_raw(service, ARTICLES, source="test")
+    service = Wiring.open(settings.replace(site_title="Daily Ledger"))
+    ingest_raw(service.intake, ARTICLES, source="test")
     service.publisher.render_all()
-    with live_server(create_app(service=service)) as url:
+    with live_server(create_app(wiring=service)) as url:
         yield url
     close_service(service)
 
@@ -102,9 +101,9 @@ def test_each_feed_shows_its_item_count_and_last_update(base: str) -> None:
 
 
 def test_an_empty_site_says_so(settings: Settings) -> None:
-    service = Service.open(settings)
+    service = Wiring.open(settings)
     try:
-        with live_server(create_app(service=service)) as url:
+        with live_server(create_app(wiring=service)) as url:
             page = fetch(f"{url}/feeds/")
     finally:
         close_service(service)
@@ -121,11 +120,11 @@ def test_copy_button_puts_the_address_on_the_clipboard(settings: Settings) -> No
     """In Chromium the Copy button appears (script on) and copies the feed's address."""
     from playwright.sync_api import sync_playwright
 
-    service = Service.open(settings)
-    ingest_raw(service, ARTICLES[:1], source="test")
+    service = Wiring.open(settings)
+    ingest_raw(service.intake, ARTICLES[:1], source="test")
     service.publisher.render_all()
     try:
-        with live_server(create_app(service=service)) as url, sync_playwright() as pw:
+        with live_server(create_app(wiring=service)) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"]
             )

@@ -162,8 +162,8 @@ def test_banner_gives_each_accounts_status(tmp_path: Path) -> None:
 
     from syndicate import config
     from syndicate.cli.core import _account_lines
-    from syndicate.service import Service
     from syndicate.shares.db import hold_account
+    from syndicate.wiring import Wiring
 
     accounts = [
         {"network": "x", "name": "desk", "auth": "oauth2"},
@@ -175,7 +175,7 @@ def test_banner_gives_each_accounts_status(tmp_path: Path) -> None:
         env={},
         overrides={"data_dir": tmp_path / "data", "feeds_dir": tmp_path / "feeds"},
     ).replace(share={"accounts": accounts})
-    service = Service.open(settings)
+    service = Wiring.open(settings)
     try:
         with service.store.begin() as conn:
             hold_account(conn, "linkedin", "org", "401: token expired", datetime.now(UTC))

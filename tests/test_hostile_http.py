@@ -28,9 +28,8 @@ from syndicate.ingest.folder import scan_job
 from syndicate.ingest.upstream import poll_job
 from syndicate.models import UpstreamSpec
 from syndicate.net import address_allowed, make_session, safe_fetch
-from syndicate.service import Service
 from syndicate.store import Store
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <link>https://fast.example/</link><description>d</description>
@@ -115,7 +114,7 @@ def test_a_slow_upstream_never_delays_another(settings: Settings, database_url: 
             UpstreamSpec(name="slow", url=up.url("/hang"), allow_loopback=True),
             UpstreamSpec(name="fast", url=up.url("/fast"), allow_loopback=True),
         )
-        service = Service(settings.replace(upstream=specs), Store.open(database_url))
+        service = Wiring(settings.replace(upstream=specs), Store.open(database_url))
         tick = threading.Thread(target=poll_job, args=(service,))
         tick.start()
         try:
@@ -180,9 +179,9 @@ def test_redirects_are_validated_again_even_with_allow_private(
 
 def test_oversized_chunked_body_is_413(settings: Settings) -> None:
     """A chunked body past max_request_bytes is a JSON 413, not a cut body's 400."""
-    service = Service.open(settings.replace(max_request_bytes=2000))
+    service = Wiring.open(settings.replace(max_request_bytes=2000))
     try:
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             port = int(base.rsplit(":", 1)[1])
             for size, expected in ((1000, 201), (5000, 413)):
                 body = json.dumps({"title": "Chunked", "text": "y" * size}).encode()
@@ -216,7 +215,7 @@ def test_a_newline_in_a_file_name_cannot_forge_a_log_line(
     settings: Settings, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The inbox logs a hostile file name on one line, its control characters escaped."""
-    service = Service(settings, store)
+    service = Wiring(settings, store)
     inbox = settings.inbox_dir
     inbox.mkdir(parents=True)
     name = "x\n2026-01-01 00:00:00 ERROR forged: database wiped\r\x1b[2J.json"
@@ -228,7 +227,7 @@ def test_a_newline_in_a_file_name_cannot_forge_a_log_line(
     os.utime(path, (old, old))
     caplog.set_level(logging.INFO)
     caplog.handler.addFilter(EscapeControls())
-    scan_job(service)
+    scan_job(service.intake)
     lines = "\n".join(caplog.text.splitlines())
     assert "forged: database wiped" in lines
     forged = [line for line in lines.splitlines() if line.startswith("2026-01-01")]

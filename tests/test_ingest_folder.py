@@ -15,8 +15,8 @@ from syndicate.config import Settings
 from syndicate.errors import IngestError
 from syndicate.ingest import ingest_many, ingest_raw
 from syndicate.ingest.folder import ingest_paths, move_unique, scan_folder, scan_job
-from syndicate.service import Service
 from syndicate.store import Store
+from syndicate.wiring import Wiring
 from tests.conftest import Clock
 
 DATA = Path(__file__).parent / "data" / "ingest"
@@ -30,12 +30,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store, clock: Clock) -> Iterator[Service]:
+def service(settings: Settings, store: Store, clock: Clock) -> Iterator[Wiring]:
     """A service on the parametrized store with its inbox in the temp dir."""
-    yield Service(settings, store, clock)
+    yield Wiring(settings, store, clock)
 
 
-def drop(service: Service, name: str, data: bytes | str) -> Path:
+def drop(service: Wiring, name: str, data: bytes | str) -> Path:
     """Write a file into the inbox."""
     inbox = service.settings.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
@@ -44,11 +44,11 @@ def drop(service: Service, name: str, data: bytes | str) -> Path:
     return path
 
 
-def scan(service: Service):
-    return scan_folder(service, settle_seconds=0)
+def scan(service: Wiring):
+    return scan_folder(service.intake, settle_seconds=0)
 
 
-def test_demo_inbox_is_taken_in_whole(service: Service) -> None:
+def test_demo_inbox_is_taken_in_whole(service: Wiring) -> None:
     """Every shipped demo file is taken in and moved to processed/."""
     inbox = service.settings.inbox_dir
     shutil.copytree(DEMO, inbox)
@@ -69,7 +69,7 @@ def test_demo_inbox_is_taken_in_whole(service: Service) -> None:
     assert seed is not None and seed.content_html.count("<h2>") == 5
 
 
-def test_bad_files_are_rejected_with_reasons_and_others_taken(service: Service) -> None:
+def test_bad_files_are_rejected_with_reasons_and_others_taken(service: Wiring) -> None:
     """Each bad file moves to rejected/ with an .error.txt; the good file is still taken."""
     big = service.settings.max_file_bytes + 1
     drop(service, "good.json", '{"title": "Good", "text": "Fine."}')
@@ -101,7 +101,7 @@ def test_bad_files_are_rejected_with_reasons_and_others_taken(service: Service) 
     assert service.store.count_articles() == 1
 
 
-def test_jsonl_partial_file(service: Service) -> None:
+def test_jsonl_partial_file(service: Wiring) -> None:
     """Good lines of a .jsonl are stored; the file goes to rejected/ naming the bad line."""
     drop(service, "mixed.jsonl", (DATA / "mixed.jsonl").read_bytes())
     report = scan(service)
@@ -113,7 +113,7 @@ def test_jsonl_partial_file(service: Service) -> None:
     assert "1 article(s) from the other lines were taken in" in error
 
 
-def test_same_file_twice_is_unchanged(service: Service, clock: Clock) -> None:
+def test_same_file_twice_is_unchanged(service: Wiring, clock: Clock) -> None:
     """Dropping identical content again changes nothing, even without a Published header."""
     seed = (DEMO / "000_478f0a629dc41297.txt").read_bytes()
     drop(service, "000_478f0a629dc41297.txt", seed)
@@ -130,7 +130,7 @@ def test_same_file_twice_is_unchanged(service: Service, clock: Clock) -> None:
     assert processed == ["000_478f0a629dc41297.1.txt", "000_478f0a629dc41297.txt"]
 
 
-def test_edited_file_keeps_id_and_guid(service: Service, clock: Clock) -> None:
+def test_edited_file_keeps_id_and_guid(service: Wiring, clock: Clock) -> None:
     """An edit keeps id, guid and published, and gets new content and a new updated time."""
     text = (DATA / "edit-me.txt").read_text()
     drop(service, "edit-me.txt", text)
@@ -146,19 +146,21 @@ def test_edited_file_keeps_id_and_guid(service: Service, clock: Clock) -> None:
     assert "Second version" in edited.article.content_html
 
 
-def test_half_written_files_are_left_alone(service: Service) -> None:
+def test_half_written_files_are_left_alone(service: Wiring) -> None:
     """Temporary names and freshly modified files stay in the inbox untouched."""
     names = [".hidden.txt", "story.txt.tmp", "story.part", "dl.crdownload", "story.txt~"]
     for name in names:
         drop(service, name, "Title: T\n\nBody.")
     fresh = drop(service, "fresh.txt", "Title: Fresh\n\nBody.")
-    report = scan_folder(service, settle_seconds=60)
+    report = scan_folder(service.intake, settle_seconds=60)
     assert report.files == []
     assert sorted(p.name for p in report.skipped) == sorted([*names, "fresh.txt"])
     assert fresh.exists() and service.store.count_articles() == 0
     old = time.time() - 120
     os.utime(fresh, (old, old))
-    assert [f.path.name for f in scan_folder(service, settle_seconds=60).files] == ["fresh.txt"]
+    assert [f.path.name for f in scan_folder(service.intake, settle_seconds=60).files] == [
+        "fresh.txt"
+    ]
 
 
 def test_name_collisions_never_overwrite(tmp_path: Path) -> None:
@@ -174,7 +176,7 @@ def test_name_collisions_never_overwrite(tmp_path: Path) -> None:
     assert (target / "a.txt").read_text() == "old" and not source.exists()
 
 
-def test_ingest_paths_does_not_move_files(service: Service, tmp_path: Path) -> None:
+def test_ingest_paths_does_not_move_files(service: Wiring, tmp_path: Path) -> None:
     """The one-shot import reports per file, calls progress, and leaves files in place."""
     folder = tmp_path / "batch"
     folder.mkdir()
@@ -183,7 +185,7 @@ def test_ingest_paths_does_not_move_files(service: Service, tmp_path: Path) -> N
     (folder / ".hidden.json").write_text("{}")
     seen: list[str] = []
     report = ingest_paths(
-        service, [folder, DEMO / "005_coral-reef-survey.md", tmp_path / "missing.txt"],
+        service.intake, [folder, DEMO / "005_coral-reef-survey.md", tmp_path / "missing.txt"],
         progress=lambda p: seen.append(p.name),
     )  # fmt: skip
     assert seen == ["006_mars-samples.json", "bad.json", "005_coral-reef-survey.md", "missing.txt"]
@@ -197,31 +199,29 @@ def test_ingest_paths_does_not_move_files(service: Service, tmp_path: Path) -> N
     assert (folder / "006_mars-samples.json").exists() and (folder / "bad.json").exists()
 
 
-def test_idempotent_on_url_without_id(service: Service, clock: Clock) -> None:
+def test_idempotent_on_url_without_id(service: Wiring, clock: Clock) -> None:
     """A raw article without id matches the stored one by canonical URL."""
     raw = {"title": "By URL", "url": "https://news.example.com/x/by-url", "text": "v1"}
-    (first,) = ingest_raw(service, [raw], source="api")
+    (first,) = ingest_raw(service.intake, [raw], source="api")
     clock.now += timedelta(minutes=5)
-    (again,) = ingest_raw(service, [raw | {"title": "By URL, retitled"}], source="api")
+    (again,) = ingest_raw(service.intake, [raw | {"title": "By URL, retitled"}], source="api")
     assert again.kind == "updated" and again.article.id == first.article.id
     assert service.store.count_articles() == 1
 
 
-def test_ingest_raw_is_all_or_nothing_and_many_is_per_item(service: Service) -> None:
+def test_ingest_raw_is_all_or_nothing_and_many_is_per_item(service: Wiring) -> None:
     """ingest_raw stores nothing when one item is bad; ingest_many stores the good ones."""
     good = {"id": "good", "title": "Good", "text": "ok"}
     bad = {"id": "bad", "text": ""}
     with pytest.raises(IngestError) as caught:
-        ingest_raw(service, [good, bad], source="api")
+        ingest_raw(service.intake, [good, bad], source="api")
     assert set(caught.value.problems) == {"1.title", "1.body"}
     assert service.store.count_articles() == 0
-    changes, failures = ingest_many(service, [good, bad], source="api")
+    changes, failures = ingest_many(service.intake, [good, bad], source="api")
     assert [c.article.id for c in changes] == ["good"] and list(failures) == [1]
 
 
-def test_scan_job_logs_one_line_per_file(
-    service: Service, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_scan_job_logs_one_line_per_file(service: Wiring, caplog: pytest.LogCaptureFixture) -> None:
     """The scheduler tick logs what happened to each file."""
     drop(service, "ok.json", '{"title": "OK", "text": "fine"}')
     drop(service, "bad.json", "{")
@@ -229,7 +229,7 @@ def test_scan_job_logs_one_line_per_file(
     for path in service.settings.inbox_dir.iterdir():
         os.utime(path, (old, old))
     with caplog.at_level("INFO", logger="syndicate.ingest.folder"):
-        scan_job(service)
+        scan_job(service.intake)
     lines = sorted(r.getMessage() for r in caplog.records)
     assert lines[0].startswith(
         "inbox: rejected bad.json (nothing) -> rejected/: file: not valid JSON"

@@ -10,9 +10,10 @@ import pytest
 
 from syndicate.config import Settings
 from syndicate.errors import IngestError
-from syndicate.ingest import PartialIngestError, RawArticle, load_parsers
+from syndicate.ingest import load_parsers
 from syndicate.ingest.jsonfile import parse_json, parse_jsonl
 from syndicate.ingest.markdown import parse_markdown
+from syndicate.ingest.raw import PartialIngestError, RawArticle
 from syndicate.ingest.rules import normalise
 from syndicate.models import Term
 

@@ -16,7 +16,6 @@ from syndicate import net
 from syndicate.config import Settings
 from syndicate.errors import IngestError
 from syndicate.ingest.upstream import (
-    load_state,
     parse_feed,
     poll_job,
     poll_upstream,
@@ -24,8 +23,9 @@ from syndicate.ingest.upstream import (
 from syndicate.ingest.upstream_entries import article_id, entry_key
 from syndicate.models import UpstreamSpec
 from syndicate.runtime import require_safe_expat
-from syndicate.service import Service
 from syndicate.store import Store
+from syndicate.store.upstreams import load_state
+from syndicate.wiring import Wiring
 from tests.conftest import Clock
 
 DATA = Path(__file__).parent / "data" / "upstream"
@@ -39,9 +39,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store, clock: Clock) -> Service:
+def service(settings: Settings, store: Store, clock: Clock) -> Wiring:
     """A service on the test store, in Europe/Berlin so naive dates are visible."""
-    return Service(settings.replace(timezone="Europe/Berlin"), store, clock)
+    return Wiring(settings.replace(timezone="Europe/Berlin"), store, clock)
 
 
 @pytest.fixture
@@ -59,10 +59,10 @@ def spec(up: Upstream, path: str, name: str = "wire", **kw: object) -> UpstreamS
     return UpstreamSpec(name=name, url=up.url(path), allow_loopback=True, **kw)  # type: ignore[arg-type]
 
 
-def test_first_poll_takes_every_entry(service: Service, upstream: Upstream) -> None:
+def test_first_poll_takes_every_entry(service: Wiring, upstream: Upstream) -> None:
     """A first poll creates one article per entry with stable ids, terms, image and state."""
     wire = spec(upstream, "/news.rss", categories=("World",))
-    result = poll_upstream(service, wire)
+    result = poll_upstream(service.intake, wire)
     assert (result.status, result.entries, result.created, result.problems) == ("ok", 3, 3, ())
     assert (result.http_status, result.conditional, result.encoding) == (
         200,
@@ -86,56 +86,56 @@ def test_first_poll_takes_every_entry(service: Service, upstream: Upstream) -> N
     assert council is not None
     assert council.url == upstream.url("/2025/council-budget")
     assert "seven votes to two" in council.content_html
-    state = load_state(service, "wire")
+    state = load_state(service.store, "wire")
     assert state is not None
     assert (state["etag"], state["last_status"], state["last_error"]) == ('"v1"', "200", None)
     assert state["fetched_at"] == T0 and state["next_fetch_at"] == T0 + timedelta(seconds=900)
 
 
 def test_second_poll_is_conditional_and_takes_nothing(
-    service: Service, upstream: Upstream, clock: Clock
+    service: Wiring, upstream: Upstream, clock: Clock
 ) -> None:
     """The next poll sends If-None-Match / If-Modified-Since, gets 304 and stores nothing."""
     wire = spec(upstream, "/news.rss")
-    poll_upstream(service, wire)
+    poll_upstream(service.intake, wire)
     version = service.store.version()
     clock.now = T0 + timedelta(minutes=15)
-    result = poll_upstream(service, wire)
+    result = poll_upstream(service.intake, wire)
     assert result.status == "not-modified" and result.created == 0
     sent = upstream.seen[-1].headers
     assert sent["If-None-Match"] == '"v1"'
     assert sent["If-Modified-Since"] == upstream.routes["/news.rss"].last_modified  # type: ignore[attr-defined]
     assert service.store.version() == version
-    state = load_state(service, "wire")
+    state = load_state(service.store, "wire")
     assert state is not None and state["last_status"] == "304"
     assert state["next_fetch_at"] == clock.now + timedelta(seconds=900)
 
 
 def test_unchanged_feed_without_validators_changes_nothing(
-    service: Service, upstream: Upstream
+    service: Wiring, upstream: Upstream
 ) -> None:
     """Re-reading identical entries (server ignores validators) leaves every article alone."""
     upstream.routes["/plain.rss"] = lambda h: send(h, 200, (DATA / "news.rss").read_bytes())
     wire = spec(upstream, "/plain.rss")
-    poll_upstream(service, wire)
+    poll_upstream(service.intake, wire)
     version = service.store.version()
-    result = poll_upstream(service, wire)
+    result = poll_upstream(service.intake, wire)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 3)
     assert service.store.version() == version
 
 
 def test_edited_entry_updates_the_same_article(
-    service: Service, upstream: Upstream, clock: Clock
+    service: Wiring, upstream: Upstream, clock: Clock
 ) -> None:
     """An entry edited upstream updates its article in place, keeping id and guid."""
     wire = spec(upstream, "/news.rss")
-    poll_upstream(service, wire)
+    poll_upstream(service.intake, wire)
     key = article_id("wire", "wire-1001")
     before = service.store.get_article(key)
     feed: Feed = upstream.routes["/news.rss"]  # type: ignore[assignment]
     feed.edit(feed.body.replace(b"Ferries resume at noon.", b"Ferries resume at 2 pm."), '"v2"')
     clock.now = T0 + timedelta(hours=1)
-    result = poll_upstream(service, wire)
+    result = poll_upstream(service.intake, wire)
     after = service.store.get_article(key)
     assert (result.created, result.updated, result.unchanged) == (0, 1, 2)
     assert before is not None and after is not None
@@ -143,9 +143,9 @@ def test_edited_entry_updates_the_same_article(
     assert after.updated == clock.now and after.published == before.published
 
 
-def test_odd_entries_are_handled(service: Service, upstream: Upstream, clock: Clock) -> None:
+def test_odd_entries_are_handled(service: Wiring, upstream: Upstream, clock: Clock) -> None:
     """Naive dates, plain text, scripts, relative links and an entry with only a summary."""
-    result = poll_upstream(service, spec(upstream, "/odd.atom", name="odd blog"))
+    result = poll_upstream(service.intake, spec(upstream, "/odd.atom", name="odd blog"))
     assert (result.created, result.problems) == (4, ())
     key = entry_key({"summary": "Nothing identifies this entry."}, upstream.url("/odd.atom"))
     anonymous = service.store.get_article(article_id("odd blog", key))
@@ -176,11 +176,11 @@ def test_odd_entries_are_handled(service: Service, upstream: Upstream, clock: Cl
     assert undated is not None and undated.published == clock.now
     clock.now = T0 + timedelta(days=1)
     upstream.routes["/odd.atom"].etag = '"odd-again"'  # type: ignore[attr-defined]
-    again = poll_upstream(service, spec(upstream, "/odd.atom", name="odd blog"))
+    again = poll_upstream(service.intake, spec(upstream, "/odd.atom", name="odd blog"))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
 
 
-def test_unusable_link_is_dropped_and_the_entry_kept(service: Service, upstream: Upstream) -> None:
+def test_unusable_link_is_dropped_and_the_entry_kept(service: Wiring, upstream: Upstream) -> None:
     """An entry with a non-http link keeps its content on its own page, with a warning."""
     upstream.routes["/mixed.rss"] = lambda h: send(
         h,
@@ -194,7 +194,7 @@ def test_unusable_link_is_dropped_and_the_entry_kept(service: Service, upstream:
 <description>ftp link</description></item>
 </channel></rss>""",
     )
-    result = poll_upstream(service, spec(upstream, "/mixed.rss", name="mixed"))
+    result = poll_upstream(service.intake, spec(upstream, "/mixed.rss", name="mixed"))
     # feedparser reads a guid without isPermaLink="false" as a link, resolved to the feed.
     assert (result.created, result.rejected) == (2, [])
     [warning] = result.warnings
@@ -212,25 +212,25 @@ def test_unusable_link_is_dropped_and_the_entry_kept(service: Service, upstream:
     ids=["http-500", "garbage"],
 )  # fmt: skip
 def test_broken_upstream_records_its_error(
-    service: Service, upstream: Upstream, route: object, reason: str
+    service: Wiring, upstream: Upstream, route: object, reason: str
 ) -> None:
     """A failing upstream is recorded in upstream_state with its reason; nothing is stored."""
     upstream.routes["/broken"] = route  # type: ignore[assignment]
-    result = poll_upstream(service, spec(upstream, "/broken", name="broken"))
+    result = poll_upstream(service.intake, spec(upstream, "/broken", name="broken"))
     assert result.status == "error" and reason in (result.error or "")
-    state = load_state(service, "broken")
+    state = load_state(service.store, "broken")
     assert state is not None and state["last_status"] == "error"
     assert reason in state["last_error"]
     assert service.store.count_articles() == 0
 
 
-def test_timeout_is_recorded_as_an_error(service: Service, upstream: Upstream) -> None:
+def test_timeout_is_recorded_as_an_error(service: Wiring, upstream: Upstream) -> None:
     """An upstream slower than the deadline is recorded as failed."""
     upstream.routes["/slow"] = stall(3)
     fetch = functools.partial(net.safe_fetch, read_timeout=0.5, deadline=0.5)
-    result = poll_upstream(service, spec(upstream, "/slow", name="slow"), fetch=fetch)
+    result = poll_upstream(service.intake, spec(upstream, "/slow", name="slow"), fetch=fetch)
     assert result.status == "error" and "deadline" in (result.error or "")
-    state = load_state(service, "slow")
+    state = load_state(service.store, "slow")
     assert state is not None and "deadline" in state["last_error"]
 
 
@@ -244,36 +244,36 @@ def test_poll_job_honours_intervals_and_isolates_failures(
         spec(upstream, "/news.rss", name="wire", interval=600),
         spec(upstream, "/odd.atom", name="odd", interval=60),
     )
-    service = Service(settings.replace(upstream=specs), store, clock)
-    poll_job(service)
+    service = Wiring(settings.replace(upstream=specs), store, clock)
+    poll_job(service.intake)
     assert sorted(s.path for s in upstream.seen) == ["/broken", "/news.rss", "/odd.atom"]
     assert store.count_articles() == 7
     clock.now = T0 + timedelta(seconds=30)
-    poll_job(service)
+    poll_job(service.intake)
     assert len(upstream.seen) == 3  # nothing due yet
     clock.now = T0 + timedelta(seconds=60)
-    poll_job(service)
+    poll_job(service.intake)
     assert sorted(s.path for s in upstream.seen[3:]) == ["/broken", "/odd.atom"]
-    broken = load_state(service, "broken")
+    broken = load_state(service.store, "broken")
     assert broken is not None and "HTTP 500" in broken["last_error"]
     clock.now = T0 + timedelta(seconds=600)
-    poll_job(service)
+    poll_job(service.intake)
     assert "/news.rss" in [s.path for s in upstream.seen[5:]]
 
 
-def test_private_upstream_is_refused_unless_allowed(service: Service, upstream: Upstream) -> None:
+def test_private_upstream_is_refused_unless_allowed(service: Wiring, upstream: Upstream) -> None:
     """Without allow_private an upstream on 127.0.0.1 is refused and never contacted."""
     refused = UpstreamSpec(name="internal", url=upstream.url("/news.rss"))
-    result = poll_upstream(service, refused)
+    result = poll_upstream(service.intake, refused)
     assert result.status == "error" and "not a public address" in (result.error or "")
     assert upstream.connections == 0
 
 
 @pytest.mark.parametrize("name", ["billion_laughs.xml", "xxe.xml"])
-def test_entity_attacks_are_refused(service: Service, upstream: Upstream, name: str) -> None:
+def test_entity_attacks_are_refused(service: Wiring, upstream: Upstream, name: str) -> None:
     """Feeds declaring entities (billion laughs, XXE) are refused and nothing is stored."""
     upstream.routes["/attack"] = lambda h: send(h, 200, (DATA / name).read_bytes(), "text/xml")
-    result = poll_upstream(service, spec(upstream, "/attack", name="attack"))
+    result = poll_upstream(service.intake, spec(upstream, "/attack", name="attack"))
     assert result.status == "error" and "entities" in (result.error or "")
     assert service.store.count_articles() == 0
 

@@ -26,9 +26,8 @@ from syndicate.ingest import ingest_many
 from syndicate.ingest.folder import ERROR_SUFFIX, scan_folder
 from syndicate.ingest.upstream import poll_upstream
 from syndicate.models import UpstreamSpec
-from syndicate.service import Service
 from syndicate.store import Store
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 from tests.conftest import Clock
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -63,8 +62,8 @@ POISON_IDS = [f"{n:02d}-{field}" for n, (field, _) in enumerate(POISON)]
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store) -> Iterator[Service]:
-    yield Service(settings, store, Clock(NOW))
+def service(settings: Settings, store: Store) -> Iterator[Wiring]:
+    yield Wiring(settings, store, Clock(NOW))
 
 
 def article(n: int, **extra: Any) -> dict[str, Any]:
@@ -73,11 +72,11 @@ def article(n: int, **extra: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("field", "poison"), POISON, ids=POISON_IDS)
 def test_poison_article_is_refused_naming_its_field(
-    service: Service, field: str, poison: dict[str, Any]
+    service: Wiring, field: str, poison: dict[str, Any]
 ) -> None:
     """The poison article fails alone, with its field named; its neighbours are stored."""
     raws = [article(1), article(2, **{"id": "poison", **poison}), article(3)]
-    changes, failures = ingest_many(service, raws, source="api")
+    changes, failures = ingest_many(service.intake, raws, source="api")
     assert sorted(c.article.id for c in changes) == ["good-1", "good-3"]
     assert list(failures) == [1]
     assert field in failures[1].problems, failures[1].problems
@@ -86,7 +85,7 @@ def test_poison_article_is_refused_naming_its_field(
 
 @pytest.mark.parametrize(("field", "poison"), POISON, ids=POISON_IDS)
 def test_poison_file_first_in_the_inbox_never_blocks_the_rest(
-    service: Service, field: str, poison: dict[str, Any]
+    service: Wiring, field: str, poison: dict[str, Any]
 ) -> None:
     """A poison file sorting first is rejected with its reason; every later file is taken."""
     inbox = service.settings.inbox_dir
@@ -94,7 +93,7 @@ def test_poison_file_first_in_the_inbox_never_blocks_the_rest(
     (inbox / "000-poison.json").write_text(json.dumps({**GOOD, **poison}))
     for n in range(1, 4):
         (inbox / f"{n:03d}-good.json").write_text(json.dumps(article(n)))
-    report = scan_folder(service, settle_seconds=0)
+    report = scan_folder(service.intake, settle_seconds=0)
     assert sorted(p.name for p in (inbox / "processed").iterdir()) == [
         "001-good.json", "002-good.json", "003-good.json",
     ]  # fmt: skip
@@ -105,7 +104,7 @@ def test_poison_file_first_in_the_inbox_never_blocks_the_rest(
     assert len(report.rejected) == 1
 
 
-def test_jsonl_poison_lines_are_refused_and_the_good_lines_taken(service: Service) -> None:
+def test_jsonl_poison_lines_are_refused_and_the_good_lines_taken(service: Wiring) -> None:
     """One .jsonl file mixing every poison with good lines keeps the good lines."""
     inbox = service.settings.inbox_dir
     inbox.mkdir(parents=True)
@@ -113,7 +112,7 @@ def test_jsonl_poison_lines_are_refused_and_the_good_lines_taken(service: Servic
     lines = [article(0)] + [{**GOOD, "id": f"p{n}", **p} for n, (_, p) in enumerate(small)]
     lines.append(article(1))
     (inbox / "mixed.jsonl").write_text("\n".join(json.dumps(line) for line in lines))
-    scan_folder(service, settle_seconds=0)
+    scan_folder(service.intake, settle_seconds=0)
     assert service.store.get_article("good-0") and service.store.get_article("good-1")
     assert service.store.count_articles() == 2
     error = (inbox / "rejected" / ("mixed.jsonl" + ERROR_SUFFIX)).read_text()
@@ -122,7 +121,7 @@ def test_jsonl_poison_lines_are_refused_and_the_good_lines_taken(service: Servic
 
 
 def test_an_unforeseen_error_rejects_only_its_file(
-    service: Service, monkeypatch: pytest.MonkeyPatch
+    service: Wiring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A parser raising something nobody planned for rejects that file; the scan goes on."""
     from syndicate.ingest import jsonfile
@@ -143,7 +142,7 @@ def test_an_unforeseen_error_rejects_only_its_file(
     (inbox / "000-odd.json").write_text(json.dumps(article(0)))
     (inbox / "001-good.json").write_text(json.dumps(article(1)))
     try:
-        scan_folder(service, settle_seconds=0)
+        scan_folder(service.intake, settle_seconds=0)
     finally:
         load_parsers.cache_clear()
     assert (inbox / "processed" / "001-good.json").exists()
@@ -152,7 +151,7 @@ def test_an_unforeseen_error_rejects_only_its_file(
 
 
 def test_a_value_the_database_refuses_fails_only_its_article(
-    service: Service, monkeypatch: pytest.MonkeyPatch
+    service: Wiring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the store refuses a batch, it is retried one article at a time."""
     real = service.store.upsert_articles
@@ -164,7 +163,7 @@ def test_a_value_the_database_refuses_fails_only_its_article(
 
     monkeypatch.setattr(service.store, "upsert_articles", picky)
     raws = [article(1), article(2, id="refused"), article(3)]
-    changes, failures = ingest_many(service, raws, source="api")
+    changes, failures = ingest_many(service.intake, raws, source="api")
     assert sorted(c.article.id for c in changes) == ["good-1", "good-3"]
     assert "refused by the database" in failures[1].problems["article"]
 
@@ -174,15 +173,13 @@ def test_push_api_answers_422_naming_the_field(
     database_url: str, settings: Settings, field: str, poison: dict[str, Any]
 ) -> None:
     """The push API answers each poison with a JSON 422 naming the field, never a 500."""
-    service = Service.open(
-        settings.replace(database_url=database_url, max_request_bytes=10_000_000)
-    )
+    service = Wiring.open(settings.replace(database_url=database_url, max_request_bytes=10_000_000))
     headers = {
         "Authorization": f"Bearer {settings.api_token}",
         "Content-Type": "application/json",
     }
     try:
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             body = json.dumps(article(1, **poison)).encode()
             reply = fetch(f"{base}/api/articles", method="POST", headers=headers, body=body)
             assert reply.status == 422, reply.body[:300]
@@ -243,12 +240,12 @@ POISON_FEED = (
 )
 
 
-def test_upstream_poison_entries_never_cost_the_good_ones(service: Service) -> None:
+def test_upstream_poison_entries_never_cost_the_good_ones(service: Wiring) -> None:
     """Good entries of a feed are taken in; each poison entry is reported with its reason."""
     with Upstream() as up:
         up.routes["/feed"] = lambda h: send(h, 200, POISON_FEED, "application/rss+xml")
         spec = UpstreamSpec(name="wire", url=up.url("/feed"), allow_loopback=True)
-        result = poll_upstream(service, spec)
+        result = poll_upstream(service.intake, spec)
     assert result.status == "ok", result.error
     # Each poison entry is rejected, or taken with its bad part dropped: never a crash.
     assert sorted({p.key or "" for p in result.problems}) == ["p1", "p2", "p3", "p4"]

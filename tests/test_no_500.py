@@ -17,9 +17,8 @@ import pytest
 from live import close_service, fetch, live_server
 
 from syndicate.config import Settings
-from syndicate.service import Service
 from syndicate.shares import heartbeat
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 
 HOSTILE = [
     "\x00", "a\x00b", "%00", "9" * 5000, str(2**64), str(2**63), "-1", "-99999999999999999999",
@@ -65,17 +64,17 @@ def broken(path: str, status: int) -> bool:
 
 
 @pytest.fixture
-def service(settings: Settings, database_url: str) -> Iterator[Service]:
-    service = Service.open(settings.replace(database_url=database_url))
+def service(settings: Settings, database_url: str) -> Iterator[Wiring]:
+    service = Wiring.open(settings.replace(database_url=database_url))
     service.publisher.render_all()
     heartbeat(service)  # a worker is alive: /readyz answers 200, not 503
     yield service
     close_service(service)
 
 
-def test_no_route_answers_500_to_hostile_input(service: Service, settings: Settings) -> None:
+def test_no_route_answers_500_to_hostile_input(service: Wiring, settings: Settings) -> None:
     """Every route, every hostile path value and query value: a 4xx or a 2xx/3xx, never 5xx."""
-    app = create_app(service=service)
+    app = create_app(wiring=service)
     rules = [
         (r.rule, set(r.methods or ()) - {"HEAD", "OPTIONS"})
         for r in app.url_map.iter_rules()

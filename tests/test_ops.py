@@ -8,9 +8,9 @@ import pytest
 
 from syndicate import shares
 from syndicate.config import Settings
-from syndicate.service import Service
 from syndicate.shares import posting
 from syndicate.store import Store, make_engine
+from syndicate.wiring import Wiring
 from tests.share_helpers import Clock, account, article, make_service
 from tests.test_admin import Server
 
@@ -39,7 +39,7 @@ def test_readyz_follows_the_worker_heartbeat(server: Server, clock: Clock) -> No
     """No heartbeat → 503 naming the worker; fresh → 200; older than 3 beats → 503 again."""
     first = server.get("/readyz")
     assert first.status_code == 503 and set(first.json()["problems"]) == {"worker"}
-    shares.heartbeat(server.service, worker="w1")
+    shares.heartbeat(server.service.outbox, worker="w1")
     assert server.get("/readyz").status_code == 200
     clock.advance(20)
     stale = server.get("/readyz")
@@ -50,7 +50,7 @@ def test_readyz_follows_the_worker_heartbeat(server: Server, clock: Clock) -> No
 def test_readyz_reports_an_unreachable_database(settings: Settings) -> None:
     """A database that refuses connections makes /readyz 503 with the reason."""
     store = Store(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
-    service = Service(settings, store, Clock())
+    service = Wiring(settings, store, Clock())
     settings.feeds_dir.mkdir(parents=True, exist_ok=True)
     srv = Server(service)
     try:
@@ -67,7 +67,7 @@ def test_metrics_expose_ledger_and_feed_numbers(server: Server, clock: Clock) ->
     service = server.service
     service.store.upsert_article(article("a1"), clock.now)
     service.store.upsert_article(article("a2"), clock.now)
-    posting.drain(service, limit=1, owner="w")
+    posting.drain(service.outbox, limit=1, owner="w")
     clock.advance(90)
     before = _samples(server.get("/metrics").text)
     service.publisher.render_all(force=True)

@@ -19,13 +19,19 @@ import sqlalchemy as sa
 from syndicate.config import Settings
 from syndicate.errors import ConfigError
 from syndicate.models import Article, FeedSpec, Image, Term
-from syndicate.publish import Publisher, ping_delay, ping_job, render_job
-from syndicate.service import Service
+from syndicate.publish import Publisher, ping_delay
 from syndicate.store import Store
 from syndicate.store.schema import websub_ping
+from syndicate.wiring import Wiring
 from tests.feedcheck import check
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def fresh_publisher(wiring: Wiring) -> Publisher:
+    """A second publisher on the same store and settings, as another process builds one."""
+    share_bar = wiring.sharing.share_bar_html
+    return Publisher(wiring.settings, wiring.store, wiring.clock, share_bar=share_bar)
 
 
 def make(n: int, category: str = "world", author: str = "Jane Doe") -> Article:
@@ -82,19 +88,19 @@ def hub() -> Iterator[FakeHub]:
     fake.close()
 
 
-def open_service(settings: Settings, store: Store, **changes: object) -> Service:
-    return Service(settings.replace(**changes), store, clock=lambda: NOW)
+def open_service(settings: Settings, store: Store, **changes: object) -> Wiring:
+    return Wiring(settings.replace(**changes), store, clock=lambda: NOW)
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store) -> Iterator[Service]:
+def service(settings: Settings, store: Store) -> Iterator[Wiring]:
     """A service on the parametrised store, without WebSub."""
     svc = open_service(settings, store)
     yield svc
     svc.publisher.close()
 
 
-def test_render_all_writes_every_feed_with_gzip(service: Service) -> None:
+def test_render_all_writes_every_feed_with_gzip(service: Wiring) -> None:
     """render_all writes all/category/author feeds in three formats, each with a .gz twin."""
     service.store.upsert_articles([make(1), make(2, "sport", "John Roe")], NOW)
     changed = service.publisher.render_all()
@@ -117,30 +123,30 @@ def _name(feeds: Path, path: Path) -> str:
     return str(path.relative_to(feeds).with_suffix(""))
 
 
-def test_unchanged_data_is_not_rewritten(service: Service) -> None:
+def test_unchanged_data_is_not_rewritten(service: Wiring) -> None:
     """A second render with the same data writes nothing: same inode and mtime."""
     service.store.upsert_article(make(1), NOW)
     service.publisher.render_all()
     path = service.publisher.path("all", "rss")
     before = os.stat(path)
     assert service.publisher.render_all() == []
-    assert Publisher(service).render_all() == []  # a fresh process compares file bytes
+    assert fresh_publisher(service).render_all() == []  # a fresh process compares file bytes
     after = os.stat(path)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert path in service.publisher.render_all(force=True)
 
 
-def test_render_if_changed_follows_store_version(service: Service) -> None:
+def test_render_if_changed_follows_store_version(service: Wiring) -> None:
     """render_if_changed renders once per store change and is a no-op otherwise."""
     service.store.upsert_article(make(1), NOW)
     assert service.publisher.render_if_changed()
     assert service.publisher.render_if_changed() == []
     service.store.upsert_article(make(3), NOW)
-    render_job(service)
+    service.publisher.render_if_changed()
     assert b"Story 3" in service.publisher.path("all", "json").read_bytes()
 
 
-def test_unpublished_category_keeps_an_empty_feed(service: Service) -> None:
+def test_unpublished_category_keeps_an_empty_feed(service: Wiring) -> None:
     """A category whose articles were all unpublished still has its feed, with no items."""
     service.store.upsert_articles([make(1), make(2, "sport")], NOW)
     service.store.unpublish("a2", NOW)
@@ -151,7 +157,7 @@ def test_unpublished_category_keeps_an_empty_feed(service: Service) -> None:
     assert b"Story 2" not in service.publisher.path("all", "rss").read_bytes()
 
 
-def test_request_render_picks_up_new_article(service: Service) -> None:
+def test_request_render_picks_up_new_article(service: Wiring) -> None:
     """After request_render the background thread puts a new article in the served files."""
     service.publisher.render_all()
     service.store.upsert_article(make(5), NOW)
@@ -164,7 +170,7 @@ def test_request_render_picks_up_new_article(service: Service) -> None:
     assert b"Story 5" in path.read_bytes()
 
 
-def test_render_variant_caps_limit_and_sets_self_url(service: Service) -> None:
+def test_render_variant_caps_limit_and_sets_self_url(service: Wiring) -> None:
     """?limit=N gives N items, a self URL with the query, a cap, and None for unknown feeds."""
     service.store.upsert_articles([make(n) for n in range(1, 6)], NOW)
     feed = service.publisher.render_variant("all", "atom", 2)
@@ -182,13 +188,13 @@ def test_configured_feeds_are_validated(settings: Settings, store: Store) -> Non
     """A configured feed with an unsafe name is a ConfigError naming it; good ones are added."""
     bad = open_service(settings, store, feeds=(FeedSpec("../x", "X", "X", ""),))
     with pytest.raises(ConfigError, match=r"\.\./x"):
-        Publisher(bad)
+        fresh_publisher(bad)
     good = open_service(settings, store, feeds=(FeedSpec("picks", "Picks", "P", "", tag="p"),))
-    spec = Publisher(good).spec("picks")
+    spec = fresh_publisher(good).spec("picks")
     assert spec is not None and spec.link == "https://news.example.com/"
 
 
-def test_stale_temp_files_are_removed(service: Service) -> None:
+def test_stale_temp_files_are_removed(service: Wiring) -> None:
     """Temp files left by a crashed render are removed once they are old."""
     stale = service.settings.feeds_dir / "category" / ".world.rss.1.2.tmp"
     stale.parent.mkdir(parents=True)
@@ -199,14 +205,14 @@ def test_stale_temp_files_are_removed(service: Service) -> None:
 
 
 def test_websub_ping_after_publish(settings: Settings, store: Store, hub: FakeHub) -> None:
-    """Changed feeds queue a ping per topic; ping_job sends hub.mode=publish and clears them."""
+    """Changed feeds queue a ping per topic; send_pings sends hub.mode=publish and clears them."""
     svc = open_service(settings, store, websub_hub=hub.url)
     try:
         svc.store.upsert_article(make(1), NOW)
         svc.publisher.render_all()
         body = svc.publisher.path("all", "rss").read_bytes()
         assert f'<atom:link href="{hub.url}" rel="hub"/>'.encode() in body
-        ping_job(svc)
+        svc.publisher.send_pings()
         topics = {p["hub.url"][0] for p in hub.pings}
         assert {p["hub.mode"][0] for p in hub.pings} == {"publish"}
         assert "https://feeds.example.com/feeds/all.rss" in topics
@@ -263,9 +269,9 @@ def _pending(store: Store) -> list[sa.Row]:  # type: ignore[type-arg]
         return list(conn.execute(sa.select(websub_ping)))
 
 
-def test_a_render_by_another_process_is_never_mistaken_for_our_own(service: Service) -> None:
+def test_a_render_by_another_process_is_never_mistaken_for_our_own(service: Wiring) -> None:
     """A publisher re-reads a feed file another process replaced instead of trusting its memo."""
-    web, worker = service.publisher, Publisher(service)
+    web, worker = service.publisher, fresh_publisher(service)
     service.store.upsert_article(make(1), NOW)
     web.render_all()
     service.store.unpublish("a1", NOW)
@@ -275,7 +281,7 @@ def test_a_render_by_another_process_is_never_mistaken_for_our_own(service: Serv
     assert b"Story 1" in web.path("all", "rss").read_bytes()
 
 
-def test_render_waits_for_another_process_holding_the_feeds_lock(service: Service) -> None:
+def test_render_waits_for_another_process_holding_the_feeds_lock(service: Wiring) -> None:
     """Renders in different processes are serialised by a lock file in the feeds dir."""
     import fcntl
 
@@ -293,7 +299,7 @@ def test_render_waits_for_another_process_holding_the_feeds_lock(service: Servic
     assert b"Story 1" in service.publisher.path("all", "rss").read_bytes()
 
 
-def test_feed_files_are_world_readable_and_leave_no_temp(service: Service) -> None:
+def test_feed_files_are_world_readable_and_leave_no_temp(service: Wiring) -> None:
     """Feed files are written 0644 (a static server can read them) with no temp file left."""
     service.store.upsert_article(make(1), NOW)
     service.publisher.render_all()

@@ -11,7 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from syndicate.config import Settings
 from syndicate.errors import ConfigError
-from syndicate.service import Service
+from syndicate.wiring import Wiring
 from syndicate.worker import scheduler as ticks
 
 
@@ -45,21 +45,23 @@ def test_lock_is_held_across_processes(tmp_path: Path) -> None:
 
 def test_no_lock_on_postgresql(settings: Settings, postgres_url: str) -> None:
     """On PostgreSQL row claims are the mutex, so several workers may run."""
-    service = Service.open(settings.replace(database_url=postgres_url))
-    assert ticks.worker_lock(service) is None
+    service = Wiring.open(settings.replace(database_url=postgres_url))
+    assert ticks.worker_lock(service.store.dialect, service.settings.data_dir) is None
     service.close()
 
 
 def test_ticks_are_registered_once_with_explicit_ids(settings: Settings) -> None:
     """Every tick is added with its id, coalescing and max_instances=1, and resolves."""
-    service = Service.open(settings)
+    service = Wiring.open(settings)
     clock = BackgroundScheduler(**ticks.scheduler_options())
     clock.start(paused=True)
     try:
-        ticks.add_ticks(clock, service)
-        ticks.add_ticks(clock, service)  # registering again replaces: one job per id
+        ticks.add_ticks(clock, service.ticks(), service.now())
+        ticks.add_ticks(
+            clock, service.ticks(), service.now()
+        )  # registering again replaces: one job per id
         jobs = clock.get_jobs()
-        assert sorted(j.id for j in jobs) == sorted(t.id for t in ticks.TICKS)
+        assert sorted(j.id for j in jobs) == sorted(t.id for t in service.ticks())
         assert all(j.coalesce and j.max_instances == 1 for j in jobs)
     finally:
         clock.shutdown(wait=False)

@@ -8,14 +8,12 @@ from collections import Counter
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.util import ref_to_obj
 from prometheus_client import REGISTRY
 
 from syndicate.config import Settings
-from syndicate.service import Service
+from syndicate.wiring import Wiring
 from syndicate.worker import scheduler as ticks
 
-HERE = "tests.test_scheduler_ticks"  # how the scheduler imports the tick functions below
 calls: Counter[str] = Counter()
 running: Counter[str] = Counter()
 most_at_once: Counter[str] = Counter()
@@ -32,29 +30,29 @@ def _tick(name: str, seconds: float) -> None:
         running[name] -= 1
 
 
-def slow_tick(service: Service) -> None:
+def slow_tick() -> None:
     _tick("slow", 0.3)
 
 
-def blocking_tick(service: Service) -> None:
+def blocking_tick() -> None:
     _tick("blocking", 2.3)
 
 
-def quick_tick(service: Service) -> None:
+def quick_tick() -> None:
     _tick("quick", 0)
 
 
-def hourly_tick(service: Service) -> None:
+def hourly_tick() -> None:
     _tick("hourly", 0)
 
 
 def tick(name: str, seconds: float) -> ticks.Tick:
-    return ticks.Tick(name, f"{HERE}:{name}_tick", lambda s: seconds)
+    return ticks.Tick(name, globals()[f"{name}_tick"], seconds)
 
 
 def seen(counter: str) -> Counter[str]:
-    """The counters as the scheduler's import of this module filled them."""
-    found: Counter[str] = ref_to_obj(f"{HERE}:{counter}")
+    """The counters the ticks filled."""
+    found: Counter[str] = globals()[counter]
     return found
 
 
@@ -65,10 +63,10 @@ def counted(job: str, result: str) -> float:
 
 def run(settings: Settings, tick_list: tuple[ticks.Tick, ...], seconds: float, **opts: Any) -> None:
     """Run *tick_list* on a real scheduler set up as the worker's, for *seconds*."""
-    service = Service.open(settings)
+    service = Wiring.open(settings)
     clock = BackgroundScheduler(**(ticks.scheduler_options() | opts))
     try:
-        ticks.add_ticks(clock, service, tick_list)
+        ticks.add_ticks(clock, tick_list, service.now())
         ticks.count_tick_events(clock)
         clock.start()
         time.sleep(seconds)

@@ -22,14 +22,14 @@ import syndicate
 from syndicate.config import Settings
 from syndicate.errors import UnsafeRuntimeError
 from syndicate.publish import Publisher
-from syndicate.service import Service
 from syndicate.store import Store
-from syndicate.web import auth, create_app
+from syndicate.web import auth
+from syndicate.wiring import Wiring, create_app
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Service]:
-    service = Service.open(settings)
+def service(settings: Settings) -> Iterator[Wiring]:
+    service = Wiring.open(settings)
     service.publisher.render_all()
     yield service
     close_service(service)
@@ -38,10 +38,10 @@ def service(settings: Settings) -> Iterator[Service]:
 def test_old_expat_stops_every_process_at_start_up(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Web, worker and CLI all open a Service: with expat < 2.4.1 none of them starts."""
+    """Web, worker and CLI all open a Wiring: with expat < 2.4.1 none of them starts."""
     monkeypatch.setattr(pyexpat, "EXPAT_VERSION", "expat_2.2.10")
     with pytest.raises(UnsafeRuntimeError, match=r"expat >= 2\.4\.1"):
-        Service.open(settings)
+        Wiring.open(settings)
     with pytest.raises(UnsafeRuntimeError):
         create_app(settings)
 
@@ -51,7 +51,7 @@ def test_old_openssl_stops_start_up(settings: Settings, monkeypatch: pytest.Monk
     monkeypatch.setattr(ssl, "OPENSSL_VERSION_INFO", (1, 0, 2, 21, 15))
     monkeypatch.setattr(ssl, "OPENSSL_VERSION", "OpenSSL 1.0.2u  20 Dec 2019")
     with pytest.raises(UnsafeRuntimeError, match=r"OpenSSL 1\.0\.2u.*OpenSSL >= 1\.1\.1"):
-        Service.open(settings)
+        Wiring.open(settings)
 
 
 def test_new_sqlite_database_is_private_to_its_owner(tmp_path: Path) -> None:
@@ -69,9 +69,9 @@ def test_new_sqlite_database_is_private_to_its_owner(tmp_path: Path) -> None:
         store.close()
 
 
-def test_every_response_says_nosniff(service: Service) -> None:
+def test_every_response_says_nosniff(service: Wiring) -> None:
     """Feeds (200 and 304), pages, API answers and errors all carry nosniff."""
-    app: Flask = create_app(service=service)
+    app: Flask = create_app(wiring=service)
 
     @app.get("/boom")
     def boom() -> Any:
@@ -126,7 +126,7 @@ def test_nothing_pickles_or_uses_a_database_job_store() -> None:
 
 
 def test_concurrent_gets_of_a_cold_dynamic_feed_render_it_once(
-    service: Service, monkeypatch: pytest.MonkeyPatch
+    service: Wiring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """200 concurrent GETs of an uncached ``?limit=`` feed run the renderer once (T36)."""
     renders: list[str] = []
@@ -140,7 +140,7 @@ def test_concurrent_gets_of_a_cold_dynamic_feed_render_it_once(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Publisher, "render_variant", counting)
-    with live_server(create_app(service=service)) as base, ThreadPoolExecutor(16) as pool:
+    with live_server(create_app(wiring=service)) as base, ThreadPoolExecutor(16) as pool:
         replies = list(pool.map(lambda _: fetch(f"{base}/feeds/all.rss?limit=3"), range(200)))
     assert {r.status for r in replies} == {200}
     assert len({r.body for r in replies}) == 1

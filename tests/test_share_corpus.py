@@ -20,8 +20,8 @@ from twitter_text.config import config as twitter_config
 
 from syndicate.adapters.base import Account
 from syndicate.config import Settings
-from syndicate.service import Service
 from syndicate.shares.sharing import Sharing
+from syndicate.wiring import Wiring
 
 MARKER = "0123456789abcdef"
 V3 = twitter_config["version3"]
@@ -34,8 +34,8 @@ IDS = [a.id for a in ARTICLES]
 def sharing(settings: Settings) -> Iterator[Sharing]:
     table: dict[str, Any] = share_table(hashtags={})
     table["networks"]["linkedin"]["template"] = "{title}\n\n{summary}\n\n{url}\n\n{hashtags}"
-    service = Service.open(settings.replace(share=table))
-    made = Sharing(service, env=SECRETS)
+    service = Wiring.open(settings.replace(share=table))
+    made = Sharing(service.settings, service.clock, env=SECRETS)
     yield made
     made.close()
     service.close()

@@ -29,11 +29,11 @@ from syndicate import config, shares
 from syndicate.shares import view as shares_view
 from syndicate.shares import posting
 from syndicate.store.schema import share
-from syndicate.service import Service
-service = Service.open(config.load())
+from syndicate.wiring import Wiring
+service = Wiring.open(config.load())
 open_states = ("pending", "retry_wait", "claimed", "in_flight")
 while True:
-    if posting.drain(service, limit=20):
+    if posting.drain(service.outbox, limit=20):
         continue
     with service.store.read() as conn:
         left = conn.execute(sa.select(sa.func.count()).where(share.c.state.in_(open_states)))
@@ -76,7 +76,7 @@ def test_racing_workers_post_each_job_exactly_once(tmp_path: Path, postgres_url:
                     .all()
                 )
             assert len(owners) >= 2, "the workers did not overlap"
-            assert shares_view.list_jobs(service, state="claimed") == []
+            assert shares_view.list_jobs(service.store, state="claimed") == []
             assert sum(posted_markers(sandbox).values()) == ARTICLES * len(DEMO_ACCOUNTS)
         finally:
             service.sharing.close()

@@ -18,9 +18,9 @@ from syndicate.adapters.x_length import weighted_length
 from syndicate.config import Settings
 from syndicate.errors import ConfigError
 from syndicate.models import Image, Term
-from syndicate.service import Service
 from syndicate.shares.compose import add_query_params, make_hashtag, strip_tracking
 from syndicate.shares.sharing import Sharing
+from syndicate.wiring import Wiring
 
 MakeSharing = Callable[..., Sharing]
 
@@ -28,13 +28,13 @@ MakeSharing = Callable[..., Sharing]
 @pytest.fixture
 def make_sharing(settings: Settings) -> Iterator[MakeSharing]:
     """Build a Sharing over a real service with a given [share] table and environment."""
-    opened: list[tuple[Service, Sharing]] = []
+    opened: list[tuple[Wiring, Sharing]] = []
 
     def make(
         share: dict[str, Any] | None = None, env: dict[str, str] | None = None, **overrides: Any
     ) -> Sharing:
-        service = Service.open(settings.replace(share=share or share_table(), **overrides))
-        sharing = Sharing(service, env=SECRETS if env is None else env)
+        service = Wiring.open(settings.replace(share=share or share_table(), **overrides))
+        sharing = Sharing(service.settings, service.clock, env=SECRETS if env is None else env)
         opened.append((service, sharing))
         return sharing
 

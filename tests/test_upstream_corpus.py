@@ -40,9 +40,8 @@ from syndicate import config
 from syndicate.ingest.poll_record import PollResult
 from syndicate.ingest.upstream import poll_upstream
 from syndicate.models import Article, UpstreamSpec
-from syndicate.service import Service
 from syndicate.store import Store
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 from tests.conftest import Clock
 from tests.live import live_server
 
@@ -109,11 +108,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Polle
         )  # fmt: skip
         clock = Clock(T0)
         store = Store.open(f"sqlite:///{tmp / 'corpus.db'}")
-        service = Service(settings.replace(upstream=tuple(specs)), store, clock)
-        first = {spec.name: poll_upstream(service, spec) for spec in specs}
+        service = Wiring(settings.replace(upstream=tuple(specs)), store, clock)
+        first = {spec.name: poll_upstream(service.intake, spec) for spec in specs}
         api_first = _api(service)
         clock.now = T0 + timedelta(hours=1)
-        second = {spec.name: poll_upstream(service, spec) for spec in specs}
+        second = {spec.name: poll_upstream(service.intake, spec) for spec in specs}
         api_second = _api(service)
     by_source: dict[str, list[Article]] = {}
     for item in store.recent_articles(limit=100_000):
@@ -130,8 +129,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Polle
     store.close()
 
 
-def _api(service: Service) -> dict[str, Any]:
-    with live_server(create_app(service=service)) as base:
+def _api(service: Wiring) -> dict[str, Any]:
+    with live_server(create_app(wiring=service)) as base:
         auth = {"Authorization": f"Bearer {service.settings.api_token}"}
         reply = requests.get(f"{base}/api/upstreams", headers=auth, timeout=30)
     assert reply.status_code == 200

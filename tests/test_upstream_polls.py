@@ -23,9 +23,8 @@ from syndicate.ingest.poll_record import PROBLEMS_KEPT, poll_outcomes
 from syndicate.ingest.upstream import poll_upstream
 from syndicate.ingest.upstream_entries import article_id, entry_key, split_author
 from syndicate.models import FeedSpec, UpstreamSpec
-from syndicate.service import Service
 from syndicate.store import Store
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 from tests.conftest import Clock
 from tests.feedcheck import check
 from tests.live import live_server
@@ -68,19 +67,19 @@ def wire(up: Upstream, path: str = "/mixed.rss", name: str = "wire") -> Upstream
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store, clock: Clock, upstream: Upstream) -> Service:
-    return Service(settings.replace(upstream=(wire(upstream),)), store, clock)
+def service(settings: Settings, store: Store, clock: Clock, upstream: Upstream) -> Wiring:
+    return Wiring(settings.replace(upstream=(wire(upstream),)), store, clock)
 
 
 def test_poll_outcomes_are_visible_in_api_metrics_and_admin(
-    service: Service, upstream: Upstream, clock: Clock
+    service: Wiring, upstream: Upstream, clock: Clock
 ) -> None:
     """Each poll is stored; /api/upstreams (token required), /metrics and /admin show it."""
-    first = poll_upstream(service, wire(upstream))
+    first = poll_upstream(service.intake, wire(upstream))
     assert (first.created, [p.position for p in first.rejected]) == (2, [2])
     clock.now = T0 + timedelta(minutes=15)
-    assert poll_upstream(service, wire(upstream)).status == "not-modified"
-    with live_server(create_app(service=service)) as base:
+    assert poll_upstream(service.intake, wire(upstream)).status == "not-modified"
+    with live_server(create_app(wiring=service)) as base:
         assert requests.get(f"{base}/api/upstreams", timeout=10).status_code == 401
         auth = {"Authorization": f"Bearer {service.settings.api_token}"}
         body = requests.get(f"{base}/api/upstreams", headers=auth, timeout=10).json()
@@ -106,13 +105,13 @@ def test_poll_outcomes_are_visible_in_api_metrics_and_admin(
 
 
 def test_last_poll_lists_each_problem_with_its_reason(
-    service: Service, upstream: Upstream, caplog: pytest.LogCaptureFixture
+    service: Wiring, upstream: Upstream, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A rejected entry and a dropped link are both listed with position, key and reason,
     and the rejected one is logged at WARNING naming the upstream and its position."""
     with caplog.at_level(logging.INFO, logger="syndicate.ingest.upstream"):
-        poll_upstream(service, wire(upstream))
-    with live_server(create_app(service=service)) as base:
+        poll_upstream(service.intake, wire(upstream))
+    with live_server(create_app(wiring=service)) as base:
         auth = {"Authorization": f"Bearer {service.settings.api_token}"}
         last = requests.get(f"{base}/api/upstreams", headers=auth, timeout=10).json()
     poll = last["upstreams"][0]["last_poll"]
@@ -151,10 +150,10 @@ def test_cli_lists_upstreams_with_reasons(
     from syndicate.config import load
 
     settings = load(config, env={})
-    service = Service.open(settings)
+    service = Wiring.open(settings)
     before = runner.invoke(main, ["--config", str(config), "upstreams"])
     assert before.exit_code == 0 and "never polled yet" in before.output
-    poll_upstream(service, settings.upstream[0])
+    poll_upstream(service.intake, settings.upstream[0])
     service.close()
     result = runner.invoke(main, ["--config", str(config), "upstreams"])
     assert result.exit_code == 0, result.output
@@ -165,7 +164,7 @@ def test_cli_lists_upstreams_with_reasons(
     assert '"reason": "entry: has no title, description or content"' in as_json.output
 
 
-def test_duplicate_guids_are_never_overwritten(service: Service, upstream: Upstream) -> None:
+def test_duplicate_guids_are_never_overwritten(service: Wiring, upstream: Upstream) -> None:
     """A repeat is taken once; a clash keeps both articles; both are reported."""
     item = "<item><guid>dup</guid><title>{t}</title><description>{d}</description></item>"
     upstream.routes["/dup.rss"] = Feed(
@@ -175,7 +174,7 @@ def test_duplicate_guids_are_never_overwritten(service: Service, upstream: Upstr
             item.format(t="Second", d="Two."),
         )
     )
-    result = poll_upstream(service, wire(upstream, "/dup.rss"))
+    result = poll_upstream(service.intake, wire(upstream, "/dup.rss"))
     assert (result.entries, result.created, result.repeated, result.rejected) == (3, 2, 1, [])
     repeat, clash = result.warnings
     assert (repeat.position, repeat.reason) == (2, "repeats entry 1: taken once")
@@ -184,14 +183,14 @@ def test_duplicate_guids_are_never_overwritten(service: Service, upstream: Upstr
     assert first is not None and first.title == "First"
     titles = {a.title for a in service.store.recent_articles(limit=10)}
     assert titles == {"First", "Second"}
-    again = poll_upstream(service, wire(upstream, "/dup.rss"))
+    again = poll_upstream(service.intake, wire(upstream, "/dup.rss"))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 0) or again.status == (
         "not-modified"
     )
 
 
 def test_identity_without_guid_or_link_survives_repolls_and_body_edits(
-    service: Service, upstream: Upstream, clock: Clock
+    service: Wiring, upstream: Upstream, clock: Clock
 ) -> None:
     """Description-only items and titled id-less items stay one article each."""
     feed = Feed(
@@ -201,11 +200,11 @@ def test_identity_without_guid_or_link_survives_repolls_and_body_edits(
         )
     )
     upstream.routes["/bare.rss"] = feed
-    first = poll_upstream(service, wire(upstream, "/bare.rss"))
+    first = poll_upstream(service.intake, wire(upstream, "/bare.rss"))
     assert (first.created, first.problems) == (2, ())
     feed.edit(feed.body.replace(b"First text.", b"Edited text."), '"v2"')
     clock.now = T0 + timedelta(hours=1)
-    second = poll_upstream(service, wire(upstream, "/bare.rss"))
+    second = poll_upstream(service.intake, wire(upstream, "/bare.rss"))
     assert (second.created, second.updated, second.unchanged) == (0, 1, 1)
     key = entry_key({"title": "Titled"}, upstream.url("/bare.rss"))
     edited = service.store.get_article(article_id("wire", key))
@@ -229,7 +228,7 @@ def test_authors_are_split_into_name_and_email(raw: str, name: str, email: str |
     assert split_author(raw) == (name, email)
 
 
-def test_author_email_is_kept_out_of_name_and_slug(service: Service, upstream: Upstream) -> None:
+def test_author_email_is_kept_out_of_name_and_slug(service: Wiring, upstream: Upstream) -> None:
     upstream.routes["/authors.rss"] = Feed(
         rss(
             "<item><guid>a1</guid><title>One</title><description>x</description>"
@@ -241,7 +240,7 @@ def test_author_email_is_kept_out_of_name_and_slug(service: Service, upstream: U
     spec = UpstreamSpec(
         name="wire", url=upstream.url("/authors.rss"), allow_loopback=True, author="Wire Desk"
     )
-    poll_upstream(service, spec)
+    poll_upstream(service.intake, spec)
     one = service.store.get_article(article_id("wire", upstream.url("/a1")))
     two = service.store.get_article(article_id("wire", upstream.url("/a2")))
     assert one is not None and (one.author, one.author_slug) == ("Joe Bob Briggs", "joe-bob-briggs")
@@ -256,23 +255,23 @@ def test_author_email_is_kept_out_of_name_and_slug(service: Service, upstream: U
     ],
 )  # fmt: skip
 def test_served_content_type_does_not_change_the_text(
-    service: Service, upstream: Upstream, content_type: str
+    service: Wiring, upstream: Upstream, content_type: str
 ) -> None:
     """A UTF-8 document reads the same whatever Content-Type it is served with."""
     body = rss("<item><guid>e1</guid><title>Café – “Zürich” 東京 👩‍💻</title>"
                "<description>naïve</description></item>")  # fmt: skip
     upstream.routes["/ct.rss"] = lambda h: send(h, 200, body, content_type)
-    result = poll_upstream(service, wire(upstream, "/ct.rss"))
+    result = poll_upstream(service.intake, wire(upstream, "/ct.rss"))
     assert result.created == 1 and result.encoding == "utf-8"
     item = service.store.get_article(article_id("wire", upstream.url("/e1")))
     assert item is not None and item.title == "Café – “Zürich” 東京 👩‍💻"
 
 
-def test_undecodable_feed_is_refused_with_the_reason(service: Service, upstream: Upstream) -> None:
+def test_undecodable_feed_is_refused_with_the_reason(service: Wiring, upstream: Upstream) -> None:
     """Bytes no declared or detected encoding reads cleanly: nothing stored, reason kept."""
     body = codecs.BOM_UTF8 + b'<?xml version="1.0" encoding="utf-8"?><rss>\xff\xfe\x80\x81</rss>'
     upstream.routes["/bad.rss"] = lambda h: send(h, 200, body, "application/rss+xml")
-    result = poll_upstream(service, wire(upstream, "/bad.rss"))
+    result = poll_upstream(service.intake, wire(upstream, "/bad.rss"))
     assert result.status == "error" and "encoding" in (result.error or "")
     assert "is not utf-8" in (result.error or "")
     assert service.store.count_articles() == 0
@@ -294,7 +293,7 @@ def test_internal_entities_are_expanded_within_limits() -> None:
 
 @pytest.mark.parametrize("opt_in", [False, True])
 def test_author_email_is_published_only_on_opt_in(
-    service: Service, upstream: Upstream, opt_in: bool
+    service: Wiring, upstream: Upstream, opt_in: bool
 ) -> None:
     """Without publish_author_email the address is dropped; with it, feeds carry it."""
     upstream.routes["/mail.rss"] = Feed(
@@ -307,7 +306,7 @@ def test_author_email_is_published_only_on_opt_in(
         name="wire", url=upstream.url("/mail.rss"), allow_loopback=True,
         publish_author_email=opt_in,
     )  # fmt: skip
-    poll_upstream(service, spec)
+    poll_upstream(service.intake, spec)
     item = service.store.get_article(article_id("wire", upstream.url("/m1")))
     assert item is not None and (item.author, item.author_slug) == (
         "Joe Bob Briggs",
@@ -327,16 +326,18 @@ def test_author_email_is_published_only_on_opt_in(
 
 
 def test_a_feed_with_many_problems_keeps_the_first_and_says_how_many_more(
-    service: Service, upstream: Upstream
+    service: Wiring, upstream: Upstream
 ) -> None:
     """Past the kept problems the poll record says how many were left out."""
     empty = "<item><guid>e{n}</guid><link>https://t.example/{n}</link></item>"
     upstream.routes["/empty.rss"] = Feed(
         rss(*(empty.format(n=n) for n in range(PROBLEMS_KEPT + 5)))
     )
-    result = poll_upstream(service, wire(upstream, "/empty.rss"))
+    result = poll_upstream(service.intake, wire(upstream, "/empty.rss"))
     assert len(result.rejected) == PROBLEMS_KEPT + 5
-    [outcome] = [o for o in poll_outcomes(service) if o["name"] == "wire"]
+    [outcome] = [
+        o for o in poll_outcomes(service.store, service.settings.upstream) if o["name"] == "wire"
+    ]
     last = outcome["last_poll"]
     assert (
         len(last["problems"]) == PROBLEMS_KEPT and last["counts"]["rejected"] == PROBLEMS_KEPT + 5
@@ -345,7 +346,7 @@ def test_a_feed_with_many_problems_keeps_the_first_and_says_how_many_more(
 
 
 def test_a_bad_author_email_is_dropped_and_the_entry_kept(
-    service: Service, upstream: Upstream
+    service: Wiring, upstream: Upstream
 ) -> None:
     """With the opt-in, an address the normaliser refuses is dropped with a warning."""
     upstream.routes["/odd-mail.rss"] = Feed(
@@ -358,7 +359,7 @@ def test_a_bad_author_email_is_dropped_and_the_entry_kept(
         name="wire", url=upstream.url("/odd-mail.rss"), allow_loopback=True,
         publish_author_email=True,
     )  # fmt: skip
-    result = poll_upstream(service, spec)
+    result = poll_upstream(service.intake, spec)
     assert result.created == 1 and [w.reason[:22] for w in result.warnings] == [
         "author_email dropped: "
     ]
@@ -367,7 +368,7 @@ def test_a_bad_author_email_is_dropped_and_the_entry_kept(
 
 
 def test_a_newer_item_reusing_a_guid_never_takes_over_the_old_article(
-    service: Service, upstream: Upstream, clock: Clock
+    service: Wiring, upstream: Upstream, clock: Clock
 ) -> None:
     """The older entry keeps the id whatever the order; the newer one gets its own."""
     old = (
@@ -380,10 +381,10 @@ def test_a_newer_item_reusing_a_guid_never_takes_over_the_old_article(
     )
     feed = Feed(rss(old))
     upstream.routes["/reuse.rss"] = feed
-    poll_upstream(service, wire(upstream, "/reuse.rss"))
+    poll_upstream(service.intake, wire(upstream, "/reuse.rss"))
     feed.edit(rss(new, old), '"v2"')
     clock.now = T0 + timedelta(hours=1)
-    result = poll_upstream(service, wire(upstream, "/reuse.rss"))
+    result = poll_upstream(service.intake, wire(upstream, "/reuse.rss"))
     assert (result.created, result.updated, result.unchanged) == (1, 0, 1)
     [clash] = result.warnings
     assert clash.position == 1 and "also used by entry 2" in clash.reason

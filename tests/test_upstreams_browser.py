@@ -10,8 +10,8 @@ from upstream_server import Feed, Upstream
 from syndicate.config import Settings
 from syndicate.ingest.upstream import poll_upstream
 from syndicate.models import UpstreamSpec
-from syndicate.service import Service
 from syndicate.store import Store
+from syndicate.wiring import Wiring
 from tests.conftest import Clock
 from tests.test_admin import Server
 from tests.test_admin_browser import ARGS, CHROMIUM, pytestmark  # noqa: F401  (same markers)
@@ -23,8 +23,8 @@ def server(settings: Settings, store: Store) -> Iterator[Server]:
     with Upstream() as upstream:
         upstream.routes["/mixed.rss"] = Feed(MIXED)
         spec = UpstreamSpec(name="wire", url=upstream.url("/mixed.rss"), allow_loopback=True)
-        service = Service(settings.replace(upstream=(spec,)), store, Clock(T0))
-        poll_upstream(service, spec)
+        service = Wiring(settings.replace(upstream=(spec,)), store, Clock(T0))
+        poll_upstream(service.intake, spec)
         srv = Server(service)
         yield srv
         srv.close()

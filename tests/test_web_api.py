@@ -12,8 +12,7 @@ import pytest
 from live import Reply, close_service, fetch, live_server
 
 from syndicate.config import Settings
-from syndicate.service import Service
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 
 PUBLIC = "https://feeds.example.com"
 ARTICLE = {
@@ -34,18 +33,18 @@ Api = Callable[..., Reply]
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Service]:
+def service(settings: Settings) -> Iterator[Wiring]:
     """A service on SQLite whose feeds are rendered, as a running instance has them."""
-    service = Service.open(settings)
+    service = Wiring.open(settings)
     service.publisher.render_all()
     yield service
     close_service(service)
 
 
 @pytest.fixture
-def base(service: Service) -> Iterator[str]:
+def base(service: Wiring) -> Iterator[str]:
     """Base URL of the app on a free port."""
-    with live_server(create_app(service=service)) as url:
+    with live_server(create_app(wiring=service)) as url:
         yield url
 
 
@@ -99,9 +98,9 @@ def wait_until(check: Callable[[], bool], seconds: float = 1.0) -> bool:
 
 def test_round_trip_create_update_read_delete(database_url: str, settings: Settings):
     """On SQLite and PostgreSQL: 201 then idempotent 200, read back, then unpublish keeps it."""
-    service = Service.open(settings.replace(database_url=database_url))
+    service = Wiring.open(settings.replace(database_url=database_url))
     try:
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             api = make_api(base, settings.api_token)
             created = api("POST", "/api/articles", ARTICLE)
             assert created.status == 201
@@ -231,9 +230,9 @@ def test_not_json_is_415(api: Api):
 
 def test_oversized_body_is_413(settings: Settings):
     """A body over max_request_bytes is a JSON 413, before any parsing."""
-    service = Service.open(settings.replace(max_request_bytes=2000))
+    service = Wiring.open(settings.replace(max_request_bytes=2000))
     try:
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             big = dict(ARTICLE, body="<p>" + "x" * 5000 + "</p>")
             reply = make_api(base, settings.api_token)("POST", "/api/articles", big)
             assert reply.status == 413
@@ -243,7 +242,7 @@ def test_oversized_body_is_413(settings: Settings):
         close_service(service)
 
 
-def test_invalid_fields_are_422_naming_every_field(api: Api, service: Service):
+def test_invalid_fields_are_422_naming_every_field(api: Api, service: Wiring):
     """Bad and unknown fields are all named in one 422, and nothing is stored."""
     bad = dict(
         ARTICLE,
@@ -279,7 +278,7 @@ def test_wrongly_typed_fields_are_422_never_500(api: Api, field: str, value: Any
     assert api("GET", "/api/articles/budget-2027").status == 404
 
 
-def test_unknown_field_alone_is_422_and_not_stored(api: Api, service: Service):
+def test_unknown_field_alone_is_422_and_not_stored(api: Api, service: Wiring):
     """A valid article with one unknown field is rejected, not half-stored."""
     reply = api("POST", "/api/articles", dict(ARTICLE, extra=1))
     assert reply.status == 422 and data(reply)["fields"] == {"extra": "unknown field"}

@@ -15,9 +15,8 @@ from prometheus_client import REGISTRY
 
 from syndicate.config import Settings
 from syndicate.ingest import ingest_raw
-from syndicate.service import Service
-from syndicate.web import create_app
 from syndicate.web.feeds import CachedFeed, build_feed, valid_feed_name
+from syndicate.wiring import Wiring, create_app
 
 MEDIA = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -39,16 +38,16 @@ ARTICLES = [
 ]
 
 
-def open_service(settings: Settings) -> Service:
+def open_service(settings: Settings) -> Wiring:
     """A service with three stored articles and every feed rendered to disk."""
-    service = Service.open(settings)
-    ingest_raw(service, ARTICLES, source="test")
+    service = Wiring.open(settings)
+    ingest_raw(service.intake, ARTICLES, source="test")
     service.publisher.render_all(force=True)
     return service
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Service]:
+def service(settings: Settings) -> Iterator[Wiring]:
     """The service under test, closed afterwards."""
     service = open_service(settings)
     yield service
@@ -56,18 +55,18 @@ def service(settings: Settings) -> Iterator[Service]:
 
 
 @pytest.fixture
-def base(service: Service) -> Iterator[str]:
+def base(service: Wiring) -> Iterator[str]:
     """Base URL of the app served on a free port."""
-    with live_server(create_app(service=service)) as url:
+    with live_server(create_app(wiring=service)) as url:
         yield url
 
 
-def feed_file(service: Service, name: str = "all", fmt: str = "rss") -> bytes:
+def feed_file(service: Wiring, name: str = "all", fmt: str = "rss") -> bytes:
     return service.publisher.path(name, fmt).read_bytes()
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
-def test_200_carries_validators_type_and_cache_headers(base: str, service: Service, fmt: str):
+def test_200_carries_validators_type_and_cache_headers(base: str, service: Wiring, fmt: str):
     """A plain GET answers the file on disk with its media type, ETag, Last-Modified, TTL."""
     reply = fetch(f"{base}/feeds/all.{fmt}")
     assert reply.status == 200
@@ -187,11 +186,11 @@ def test_head_is_get_without_body(base: str):
         assert head.header(name) == got.header(name)
 
 
-def test_new_render_changes_etag_and_is_served(base: str, service: Service):
+def test_new_render_changes_etag_and_is_served(base: str, service: Wiring):
     """After a new article is rendered by any process, the old ETag gets a 200 with a new one."""
     old = fetch(f"{base}/feeds/all.rss")
     extra = dict(ARTICLES[0], id="story-9", url="https://news.example.com/s9", title="Fresh")
-    ingest_raw(service, [extra], source="test")
+    ingest_raw(service.intake, [extra], source="test")
     service.publisher.render_all()
     reply = fetch(f"{base}/feeds/all.rss", headers={"If-None-Match": old.header("ETag")})
     assert reply.status == 200
@@ -199,14 +198,14 @@ def test_new_render_changes_etag_and_is_served(base: str, service: Service):
     assert b"Fresh" in reply.body
 
 
-def test_unchanged_rerender_keeps_etag(base: str, service: Service):
+def test_unchanged_rerender_keeps_etag(base: str, service: Wiring):
     """Re-rendering unchanged articles keeps the ETag, so readers keep getting 304."""
     tag = fetch(f"{base}/feeds/all.rss").header("ETag")
     service.publisher.render_all(force=True)
     assert fetch(f"{base}/feeds/all.rss", headers={"If-None-Match": tag}).status == 304
 
 
-def test_stale_gz_file_is_not_served(base: str, service: Service):
+def test_stale_gz_file_is_not_served(base: str, service: Wiring):
     """A .gz left over from an earlier render is ignored; gzip always matches the identity body."""
     path = service.publisher.path("all", "rss")
     Path(f"{path}.gz").write_bytes(gzip.compress(b"<rss>old</rss>"))
@@ -219,7 +218,7 @@ def test_limit_renders_a_capped_variant_with_its_self_link(settings: Settings):
     """?limit=N gives N items and self = the exact URL with the query; over the cap is capped."""
     service = open_service(settings.replace(feed_max_limit=2))
     try:
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             one = fetch(f"{base}/feeds/all.atom?limit=1")
             assert one.status == 200 and one.header("Content-Type") == MEDIA["atom"]
             parsed = feedparser.parse(one.body)
@@ -274,7 +273,7 @@ def test_category_and_author_feeds_are_served(base: str):
     assert fetch(f"{base}/feeds/author/jane-doe.json").status == 200
 
 
-def test_emptied_section_is_200_with_zero_items(base: str, service: Service):
+def test_emptied_section_is_200_with_zero_items(base: str, service: Wiring):
     """A section whose articles were all unpublished still answers 200, with no items (R17)."""
     for article_id in ("story-1", "story-3"):
         service.store.unpublish(article_id, service.now())
@@ -284,7 +283,7 @@ def test_emptied_section_is_200_with_zero_items(base: str, service: Service):
     assert json.loads(reply.body)["items"] == []
 
 
-def test_missing_file_of_known_feed_is_rendered_once(base: str, service: Service):
+def test_missing_file_of_known_feed_is_rendered_once(base: str, service: Wiring):
     """A known feed whose file is not written yet is rendered on first request."""
     path = service.publisher.path("all", "json")
     path.unlink()
@@ -297,7 +296,7 @@ def test_websub_link_headers(settings: Settings):
     """With a hub configured, every feed response carries Link rel=hub and rel=self."""
     service = open_service(settings.replace(websub_hub="https://hub.example.com/"))
     try:
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             reply = fetch(f"{base}/feeds/category/world.rss")
             limited = fetch(f"{base}/feeds/all.json?limit=1")
     finally:
@@ -315,11 +314,11 @@ def test_non_ascii_category_feed_has_an_ascii_url(settings: Settings):
     """A category like 日本 gets a feed whose self URL and Link header are percent-encoded."""
     service = open_service(settings.replace(websub_hub="https://hub.example.com/"))
     article = {**ARTICLES[0], "id": "tokyo", "url": "https://news.example.com/tokyo"}
-    ingest_raw(service, [{**article, "categories": ["日本"]}], source="test")
+    ingest_raw(service.intake, [{**article, "categories": ["日本"]}], source="test")
     service.publisher.render_all()
     encoded = "%E6%97%A5%E6%9C%AC"
     try:
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             reply = fetch(f"{base}/feeds/category/{encoded}.atom")
     finally:
         close_service(service)
@@ -364,7 +363,7 @@ class _Links(HTMLParser):
             self.anchors.append(dict(attrs).get("href"))
 
 
-def test_feed_index_lists_every_feed_with_autodiscovery(base: str, service: Service):
+def test_feed_index_lists_every_feed_with_autodiscovery(base: str, service: Wiring):
     """/feeds/ lists every feed in three formats, each with a <link rel=alternate> tag."""
     reply = fetch(f"{base}/feeds/")
     assert reply.status == 200

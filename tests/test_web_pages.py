@@ -12,8 +12,7 @@ from markupsafe import Markup
 from syndicate.config import Settings
 from syndicate.errors import ConfigError
 from syndicate.ingest import ingest_raw
-from syndicate.service import Service
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 
 ARTICLE = {
     "id": "no-url-story",
@@ -27,17 +26,17 @@ ARTICLE = {
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Service]:
+def service(settings: Settings) -> Iterator[Wiring]:
     """A service holding one article that has no URL of its own."""
-    service = Service.open(settings)
-    ingest_raw(service, [ARTICLE], source="test")
+    service = Wiring.open(settings)
+    ingest_raw(service.intake, [ARTICLE], source="test")
     yield service
     close_service(service)
 
 
 @pytest.fixture
-def base(service: Service) -> Iterator[str]:
-    with live_server(create_app(service=service)) as url:
+def base(service: Wiring) -> Iterator[str]:
+    with live_server(create_app(wiring=service)) as url:
         yield url
 
 
@@ -80,7 +79,7 @@ def test_home_page_links_feeds_list_and_admin(base: str):
     assert "Tides & <b>storms</b> ahead" in "".join(page.text)  # escaped, shown as text
 
 
-def test_article_page_shows_the_article_accessibly(base: str, service: Service):
+def test_article_page_shows_the_article_accessibly(base: str, service: Wiring):
     """/articles/<id> shows title, author, date, image and sanitised content, escaped."""
     reply = fetch(f"{base}/articles/no-url-story")
     assert reply.status == 200
@@ -100,7 +99,7 @@ def test_article_page_shows_the_article_accessibly(base: str, service: Service):
     assert page.find("link", rel="canonical", href=url)
 
 
-def test_unknown_article_is_404_and_unpublished_is_410(base: str, service: Service):
+def test_unknown_article_is_404_and_unpublished_is_410(base: str, service: Wiring):
     """An unknown id is a 404 page; an unpublished article is 410 Gone."""
     assert fetch(f"{base}/articles/nope").status == 404
     service.store.unpublish("no-url-story", service.now())
@@ -109,9 +108,9 @@ def test_unknown_article_is_404_and_unpublished_is_410(base: str, service: Servi
     assert b"Tides" not in reply.body
 
 
-def test_article_template_exposes_share_blocks(service: Service):
+def test_article_template_exposes_share_blocks(service: Wiring):
     """The share feature's hooks (template globals) land in the head_meta and share blocks."""
-    app = create_app(service=service)
+    app = create_app(wiring=service)
     meta = "<meta property='og:title' content='{}'>"
     app.add_template_global(lambda a: Markup(meta.format(a.id)), "share_head_meta")
     app.add_template_global(lambda a: Markup(f"<nav class='share-bar'>{a.id}</nav>"), "share_bar")

@@ -13,8 +13,7 @@ from live import fetch, live_server
 from sharing_support import SECRETS, TOKENS, WHEN, make_article, share_table, write_secrets
 
 from syndicate.config import Settings
-from syndicate.service import Service
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 
 AUTH = {"Authorization": "Bearer test-token-0123456789abcdef0123456789"}
 
@@ -22,11 +21,11 @@ AUTH = {"Authorization": "Bearer test-token-0123456789abcdef0123456789"}
 @pytest.fixture
 def service(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Service]:
+) -> Iterator[Wiring]:
     """A service with four accounts (credentials from env and secrets file) and two articles."""
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    service = Service.open(
+    service = Wiring.open(
         settings.replace(share=share_table(), secrets_file=write_secrets(tmp_path))
     )
     service.store.upsert_article(make_article(), WHEN)
@@ -37,13 +36,13 @@ def service(
 
 
 @pytest.fixture
-def base(service: Service) -> Iterator[str]:
+def base(service: Wiring) -> Iterator[str]:
     """The app served on 127.0.0.1."""
-    with live_server(create_app(service=service)) as url:
+    with live_server(create_app(wiring=service)) as url:
         yield url
 
 
-def test_share_json_lists_each_enabled_account(base: str, service: Service) -> None:
+def test_share_json_lists_each_enabled_account(base: str, service: Wiring) -> None:
     """The JSON has, per enabled account, network, account, intent_url and the request."""
     reply = fetch(f"{base}/api/articles/nato-kursk/share", headers=AUTH)
     assert reply.status == 200 and reply.header("Content-Type") == "application/json"
@@ -127,9 +126,9 @@ def test_fragments_404_for_unknown_or_unpublished(base: str, path: str) -> None:
         assert json.loads(reply.body)["error"]
 
 
-def test_template_globals_fill_the_article_page_blocks(service: Service) -> None:
+def test_template_globals_fill_the_article_page_blocks(service: Wiring) -> None:
     """share_head_meta and share_bar are template globals returning safe markup."""
-    app: Flask = create_app(service=service)
+    app: Flask = create_app(wiring=service)
     with app.test_request_context("/"):
         html = render_template_string(
             "{{ share_head_meta(a) }}|{{ share_bar(a) }}", a=make_article()
@@ -143,16 +142,14 @@ def test_share_json_shows_ledger_jobs(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the ledger installed, each account's entry carries its job and state."""
-    shares = pytest.importorskip("syndicate.shares")
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    service = Service.open(
+    service = Wiring.open(
         settings.replace(share=share_table(), secrets_file=write_secrets(tmp_path))
     )
     try:
-        shares.install(service)
         service.store.upsert_article(make_article(), WHEN)
-        with live_server(create_app(service=service)) as url:
+        with live_server(create_app(wiring=service)) as url:
             body = json.loads(fetch(f"{url}/api/articles/nato-kursk/share", headers=AUTH).body)
     finally:
         service.sharing.close()

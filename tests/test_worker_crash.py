@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from syndicate import config, shares
+from syndicate import config
 from syndicate.cli.demo import DEMO_ACCOUNTS
 from syndicate.sandbox.server import Sandbox
-from syndicate.service import Service
 from syndicate.shares import posting
 from syndicate.shares import view as shares_view
+from syndicate.wiring import Wiring
 from tests.share_helpers import article, write_config
 
 ARTICLES = 50  # × 4 demo accounts = 200 jobs
@@ -36,12 +36,12 @@ WORKER = """
 from datetime import timedelta
 from syndicate import config
 from syndicate.shares import posting, recovery
-from syndicate.service import Service
-service = Service.open(config.load())
+from syndicate.wiring import Wiring
+service = Wiring.open(config.load())
 later = service.now() + timedelta(hours=1)
-recovery.sweep(service, now=later)
-recovery.reconcile(service, posting.owner_id(), now=later, limit=1000)
-while posting.drain(service, limit=50):
+recovery.sweep(service.outbox, now=later)
+recovery.reconcile(service.outbox, posting.owner_id(), now=later, limit=1000)
+while posting.drain(service.outbox, limit=50):
     pass
 service.sharing.close()
 service.close()
@@ -54,10 +54,9 @@ def sandbox() -> Iterator[Sandbox]:
         yield box
 
 
-def publish(config_path: Path, count: int) -> Service:
+def publish(config_path: Path, count: int) -> Wiring:
     """Publish *count* articles (their jobs are queued with them); returns the service."""
-    service = Service.open(config.load(config_path, env={}))
-    shares.install(service)
+    service = Wiring.open(config.load(config_path, env={}))
     for i in range(count):
         service.store.upsert_article(article(f"story-{i:03d}", now=service.now()), service.now())
     return service
@@ -92,9 +91,9 @@ def posted_markers(sandbox: Sandbox) -> Counter[str]:
     return counts
 
 
-def check_ledger(service: Service, sandbox: Sandbox, expected: int) -> dict[str, Any]:
+def check_ledger(service: Wiring, sandbox: Sandbox, expected: int) -> dict[str, Any]:
     """Every job once at most on the network; every job sent or flagged; none lost."""
-    jobs = shares_view.list_jobs(service, limit=10_000)
+    jobs = shares_view.list_jobs(service.store, limit=10_000)
     posts = posted_markers(sandbox)
     assert len(jobs) == expected, "a job was lost"
     assert max(posts.values()) == 1, f"duplicates: {[k for k, n in posts.items() if n > 1]}"

@@ -15,8 +15,8 @@ import pytest
 
 from syndicate import config
 from syndicate.sandbox.server import Sandbox
-from syndicate.service import Service
 from syndicate.shares import view as shares_view
+from syndicate.wiring import Wiring
 from tests.share_helpers import article, write_config
 
 ARTICLES = 10  # × 4 demo accounts = 40 jobs, far more than one can post during the stop
@@ -28,11 +28,11 @@ def sandbox() -> Iterator[Sandbox]:
         yield box
 
 
-def _states(service: Service) -> Counter[str]:
-    return Counter(j["state"] for j in shares_view.list_jobs(service, limit=1000))
+def _states(service: Wiring) -> Counter[str]:
+    return Counter(j["state"] for j in shares_view.list_jobs(service.store, limit=1000))
 
 
-def _wait_for_in_flight(service: Service, proc: subprocess.Popen[str]) -> None:
+def _wait_for_in_flight(service: Wiring, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 30
     while _states(service)["in_flight"] == 0:
         assert proc.poll() is None, proc.communicate()[1]
@@ -46,7 +46,7 @@ def test_sigterm_finishes_the_share_in_flight_and_claims_no_more(
     """SIGTERM mid-post: that share is recorded, no new one is claimed, the worker exits 0."""
     sandbox.set_faults(latency_ms=500)
     config_path = write_config(tmp_path, sandbox.url, f"sqlite:///{tmp_path / 'stop.db'}")
-    service = Service.open(config.load(config_path, env={}))
+    service = Wiring.open(config.load(config_path, env={}))
     for i in range(ARTICLES):
         service.store.upsert_article(article(f"story-{i:03d}", now=service.now()), service.now())
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}

@@ -17,7 +17,14 @@ from urllib.parse import quote, urlencode, urlsplit
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from syndicate.adapters.base import Account, Outcome, ShareRequest, ShareResult, redact
+from syndicate.adapters.base import (
+    DEFAULT_TEMPLATE,
+    Account,
+    Outcome,
+    ShareRequest,
+    ShareResult,
+    redact,
+)
 from syndicate.errors import ConfigError
 from syndicate.models import Article
 
@@ -77,6 +84,9 @@ class HttpAdapter:
     can_lookup: ClassVar[bool] = False
     lookup_authoritative: ClassVar[bool] = False
     duplicate_signal: ClassVar[bool] = False
+    default_template: ClassVar[str] = DEFAULT_TEMPLATE
+    length_limit: ClassVar[int | None] = None
+    title_is_text: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -92,6 +102,11 @@ class HttpAdapter:
         self.base_url = check_base_url(base_url) if base_url else self.official_base_url()
         self.timeout = parse_timeout(self.options.get("timeout"))
         self.configure()
+
+    @staticmethod
+    def text_length(text: str) -> int:
+        """How the network counts the length of a post's text."""
+        return len(text)
 
     def configure(self) -> None:
         """Read the subclass's own options (called at the end of ``__init__``)."""

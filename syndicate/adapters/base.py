@@ -10,11 +10,15 @@ network with that network's settings, a ``requests.Session`` and a base URL, and
 * :meth:`send` -- the only I/O: send a built request, classify the answer as a
   :class:`ShareResult`;
 * :meth:`lookup` -- optional reconciliation of an unknown outcome.
+
+It also states the network's facts that composing a post needs (:class:`NetworkFacts`):
+the default template, the length limit and how the network counts length, and whether
+the post's title is its text. An adapter that leaves one out gets the default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +29,34 @@ import requests
 from syndicate.models import Article
 
 REDACTED = "<redacted>"
+DEFAULT_TEMPLATE = "{title} {url}"
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    """What composing a post must know about the network, read from its adapter class.
+
+    * ``default_template``: the post template when neither network nor account sets one;
+    * ``length_limit``: the most the network accepts (None: no limit we fit to);
+    * ``text_length``: how the network counts a text's length (X weighs characters);
+    * ``title_is_text``: the post's title is its whole text (Reddit's link posts).
+    """
+
+    default_template: str = DEFAULT_TEMPLATE
+    length_limit: int | None = None
+    text_length: Callable[[str], int] = len
+    title_is_text: bool = False
+
+
+def network_facts(adapter: Any) -> NetworkFacts:
+    """The facts an adapter (class or instance) states, defaults for what it leaves out."""
+    default = NetworkFacts()
+    return NetworkFacts(
+        default_template=getattr(adapter, "default_template", default.default_template),
+        length_limit=getattr(adapter, "length_limit", default.length_limit),
+        text_length=getattr(adapter, "text_length", default.text_length),
+        title_is_text=getattr(adapter, "title_is_text", default.title_is_text),
+    )
 
 
 @dataclass(frozen=True)
@@ -130,6 +162,10 @@ class ShareAdapter(Protocol):
     with its tracking parameters, and (Reddit, LinkedIn) the headline; when left out the
     adapter uses the article's own title and URL. ``hashtags`` (no ``#``) feed intents
     that take them separately (X).
+
+    Optional class attributes state the network's facts (see :class:`NetworkFacts`):
+    ``default_template``, ``length_limit``, ``title_is_text`` and a static
+    ``text_length(text) -> int``; :func:`network_facts` reads them with their defaults.
     """
 
     name: ClassVar[str]

@@ -46,6 +46,7 @@ class FacebookAdapter(HttpAdapter):
 
     name = "facebook"
     label = "Facebook"
+    default_template = "{title}\n\n{summary}"
     default_base_url = "https://graph.facebook.com"
     can_lookup = True
     lookup_authoritative = False

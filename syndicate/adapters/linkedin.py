@@ -72,6 +72,8 @@ class LinkedInAdapter(HttpAdapter):
 
     name = "linkedin"
     label = "LinkedIn"
+    default_template = "{title}\n\n{summary}\n\n{hashtags}"
+    length_limit = 3000
     default_base_url = "https://api.linkedin.com"
     can_lookup = True
     lookup_authoritative = False

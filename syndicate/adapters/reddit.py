@@ -45,6 +45,9 @@ class RedditAdapter(HttpAdapter):
 
     name = "reddit"
     label = "Reddit"
+    default_template = "{title}"
+    length_limit = 300
+    title_is_text = True
     default_base_url = "https://oauth.reddit.com"
     can_lookup = True
     lookup_authoritative = False

@@ -51,6 +51,13 @@ class XAdapter(HttpAdapter):
     can_lookup = True
     lookup_authoritative = False
     duplicate_signal = True
+    default_template = "{title} {url} {hashtags}"
+    length_limit = xtext.LIMIT
+
+    @staticmethod
+    def text_length(text: str) -> int:
+        """X's weighted length: most CJK characters and emoji count twice."""
+        return xtext.weighted_length(text)
 
     def configure(self) -> None:
         """The configured weighted-length limit."""

@@ -8,48 +8,9 @@ from pathlib import Path
 
 import click
 
-from syndicate import __version__, config
-from syndicate.cli import logsafe
-from syndicate.errors import ConfigError
-
-# One table for every command (README, "Commands", shows it too).
-EXIT_CODES = {
-    0: "done",
-    1: "failed: a bad setting, no or an unreachable database, rejected input, a port in use,"
-    " a worker already running, problems found by check or preview",
-    2: "usage error (unknown command or option, bad option value) or not found (no article,"
-    " share job or enabled account by that name)",
-}
-
-
-class NotFound(click.ClickException):
-    """What the command names does not exist (exit 2, like a usage error)."""
-
-    exit_code = 2
-
-
-class Context:
-    """What every sub-command gets: the config file path, loaded on first use."""
-
-    def __init__(self, config_path: Path | None) -> None:
-        self.config_path = config_path
-        self._settings: config.Settings | None = None
-
-    @property
-    def settings(self) -> config.Settings:
-        if self._settings is None:
-            from syndicate.cli.demo import use_running_demo
-
-            try:
-                self._settings = use_running_demo(config.load(self.config_path))
-            except ConfigError as exc:
-                raise click.ClickException(f"bad setting {exc}") from exc
-            logging.getLogger().setLevel(self._settings.log_level.upper())
-        return self._settings
-
-
-pass_context = click.make_pass_decorator(Context)
-
+from syndicate import __version__
+from syndicate.cli import check, core, logsafe, settings, share, shares, upstreams
+from syndicate.cli.context import EXIT_CODES, Context
 
 EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
@@ -92,4 +53,20 @@ def _only_upgrades(record: logging.LogRecord) -> bool:
     return record.levelno > logging.INFO or record.getMessage().startswith("Running upgrade")
 
 
-from syndicate.cli import check, core, settings, share, shares, upstreams  # noqa: E402,F401  (registers the commands)
+for command in (
+    core.run,
+    core.serve,
+    core.worker,
+    core.ingest,
+    core.render,
+    core.articles,
+    check.check,
+    settings.settings_command,
+    share.adapters_command,
+    share.preview,
+    share.share,
+    shares.shares_cmd,
+    shares.sandbox,
+    upstreams.upstreams,
+):
+    main.add_command(command)

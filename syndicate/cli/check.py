@@ -14,18 +14,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 import click
 import sqlalchemy as sa
 
 from syndicate import config
-from syndicate.cli import Context, main, pass_context
+from syndicate.cli.context import Context, pass_context
 from syndicate.errors import ConfigError
 from syndicate.store import SchemaState, safe_url, schema_state
-
-if TYPE_CHECKING:
-    from syndicate.service import Service
 
 
 @dataclass(frozen=True)
@@ -45,7 +41,7 @@ def _problem(part: str, message: str) -> Finding:
     return Finding("problem", part, message)
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @pass_context
 def check(ctx: Context, as_json: bool) -> None:
@@ -147,23 +143,13 @@ def unwritable(path: Path) -> str:
     return ""
 
 
-class _SettingsOnly:
-    """What :class:`Sharing` reads from a service: settings and a clock, no database."""
-
-    def __init__(self, settings: config.Settings) -> None:
-        self.settings = settings
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 def _check_sharing(settings: config.Settings, env: Mapping[str, str]) -> Iterator[Finding]:
     """Adapters installed; each account's options valid and its credentials present."""
     from syndicate.shares.sharing import Sharing
 
     locate = _Locator(settings)
     try:
-        sharing = Sharing(cast("Service", _SettingsOnly(settings)), env=env)
+        sharing = Sharing(settings, lambda: datetime.now(UTC), env=env)
     except ConfigError as exc:
         yield _problem("accounts", locate(exc))
         return

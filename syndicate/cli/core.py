@@ -1,4 +1,4 @@
-"""Service commands: run, serve, worker, ingest, render, articles."""
+"""Wiring commands: run, serve, worker, ingest, render, articles."""
 
 from __future__ import annotations
 
@@ -17,29 +17,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from syndicate import config
-from syndicate.cli import Context, main, pass_context
-from syndicate.errors import ConfigError, SyndicateError
+from syndicate.cli.context import Context, open_wiring, pass_context
+from syndicate.errors import ConfigError
 from syndicate.ingest.folder import IngestReport
 from syndicate.models import Article
-from syndicate.service import Service
+from syndicate.wiring import Wiring, create_app
 from syndicate.worker import scheduler as ticks
-
-
-def open_service(ctx: Context, *, must_exist: bool = False, **overrides: Any) -> Service:
-    """Open the store and check the share configuration; a bad setting exits 1 naming it.
-
-    With *must_exist* (commands that read, or act on stored rows) the database must be
-    there already: it is never created or upgraded, and its absence is said plainly.
-    """
-    try:
-        settings = ctx.settings.replace(**overrides) if overrides else ctx.settings
-        service = Service.open(settings, create=not must_exist)
-        service.sharing.validate()
-    except ConfigError as exc:
-        raise click.ClickException(f"bad setting {exc}") from exc
-    except SyndicateError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return service
 
 
 @contextmanager
@@ -57,8 +40,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 @contextmanager
-def _worker_lock(service: Service) -> Iterator[None]:
-    lock = ticks.worker_lock(service)
+def _worker_lock(service: Wiring) -> Iterator[None]:
+    lock = ticks.worker_lock(service.store.dialect, service.settings.data_dir)
     if lock is not None:
         try:
             lock.acquire()
@@ -71,7 +54,7 @@ def _worker_lock(service: Service) -> Iterator[None]:
             lock.release()
 
 
-@main.command()
+@click.command()
 @click.option(
     "--demo", is_flag=True, help="Load the demo articles and post shares to the local sandbox."
 )
@@ -92,7 +75,6 @@ def run(ctx: Context, demo: bool, host: str | None, port: int | None) -> None:
       syndicate run --host 0.0.0.0 --port 9000
     """
     from syndicate.cli import demo as demo_mode
-    from syndicate.web import create_app
     from syndicate.web.server import WebServer, quiet_waitress_queue_log
 
     settings = ctx.settings
@@ -105,17 +87,17 @@ def run(ctx: Context, demo: bool, host: str | None, port: int | None) -> None:
         settings = demo_mode.prepare(settings)
         sandbox = _start_sandbox(settings)
     ctx._settings = settings
-    service = open_service(ctx)
+    service = open_wiring(ctx)
     quiet_waitress_queue_log()
     with _worker_lock(service), _stop_on_signals() as stop:
         try:
-            web = WebServer(create_app(service=service), settings.host, settings.port)
+            web = WebServer(create_app(wiring=service), settings.host, settings.port)
         except OSError as exc:
             remedy = f"--port or {config.env_name('port')}"
             raise click.ClickException(cannot_listen(settings, "port", exc, remedy)) from exc
         web.start()
         clock = BackgroundScheduler(**ticks.scheduler_options())
-        ticks.add_ticks(clock, service)
+        ticks.add_ticks(clock, service.ticks(), service.now())
         ticks.count_tick_events(clock)
         clock.start()
         _banner(service, sandbox_url=sandbox.url if sandbox else None)
@@ -152,7 +134,7 @@ def cannot_listen(settings: Any, name: str, exc: OSError, remedy: str) -> str:
     )
 
 
-def _banner(service: Service, sandbox_url: str | None) -> None:
+def _banner(service: Wiring, sandbox_url: str | None) -> None:
     s = service.settings
     base = s.public_url
     lines = [
@@ -175,7 +157,7 @@ def _banner(service: Service, sandbox_url: str | None) -> None:
     click.echo("\n".join(lines))
 
 
-def _account_lines(service: Service) -> list[str]:
+def _account_lines(service: Wiring) -> list[str]:
     specs = service.sharing.config.accounts
     if not specs:
         return ["  accounts:    none configured: shares are not posted (see README, Sharing)"]
@@ -194,7 +176,7 @@ def _account_lines(service: Service) -> list[str]:
     return lines
 
 
-def _token_line(service: Service) -> str:
+def _token_line(service: Wiring) -> str:
     s = service.settings
     if service.generated_token:
         return (
@@ -213,7 +195,7 @@ def _safe_url(url: str) -> str:
 SERVE_THREADS = 64
 
 
-@main.command()
+@click.command()
 @click.option("--bind", default=None, help="host:port (default: SYNDICATE_HOST:SYNDICATE_PORT).")
 @click.option(
     "--workers",
@@ -243,7 +225,7 @@ def serve(ctx: Context, bind: str | None, workers: int | None, threads: int) -> 
     """
     from gunicorn.app.base import BaseApplication
 
-    service = open_service(ctx)  # migrate and validate once, before forking
+    service = open_wiring(ctx)  # migrate and validate once, before forking
     service.close()
     # Every worker process must accept the same token: a generated one is shared.
     settings = service.settings
@@ -259,14 +241,13 @@ def serve(ctx: Context, bind: str | None, workers: int | None, threads: int) -> 
             self.cfg.set("accesslog", None)
 
         def load(self) -> Any:
-            from syndicate.web import create_app
 
             return create_app(settings)
 
     _App().run()
 
 
-@main.command()
+@click.command()
 @pass_context
 def worker(ctx: Context) -> None:
     """Run the scheduler only: folder scans, upstream polls, feed renders, share posting.
@@ -279,10 +260,10 @@ def worker(ctx: Context) -> None:
       syndicate worker
       deploy/systemd/syndicate-worker.service runs it under systemd
     """
-    service = open_service(ctx)
+    service = open_wiring(ctx)
     with _worker_lock(service):
         clock = BlockingScheduler(**ticks.scheduler_options())
-        ticks.add_ticks(clock, service)
+        ticks.add_ticks(clock, service.ticks(), service.now())
         ticks.count_tick_events(clock)
 
         stopper = threading.Thread(target=clock.shutdown, kwargs={"wait": True})
@@ -304,7 +285,7 @@ def worker(ctx: Context) -> None:
     click.echo("worker stopped", err=True)
 
 
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--quiet", "-q", is_flag=True, help="Print only rejected files and the summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON report instead of text.")
@@ -324,13 +305,13 @@ def ingest(ctx: Context, paths: tuple[Path, ...], quiet: bool, as_json: bool) ->
     """
     from syndicate.ingest.folder import expand_paths, ingest_paths
 
-    service = open_service(ctx)
+    service = open_wiring(ctx)
     files = expand_paths(paths)
     if sys.stderr.isatty() and not (quiet or as_json):
         with click.progressbar(length=len(files), label="ingesting", file=sys.stderr) as bar:
-            report = ingest_paths(service, files, progress=lambda _path: bar.update(1))
+            report = ingest_paths(service.intake, files, progress=lambda _path: bar.update(1))
     else:
-        report = ingest_paths(service, files)
+        report = ingest_paths(service.intake, files)
     service.publisher.render_if_changed()
     service.close()
     if as_json:
@@ -384,7 +365,7 @@ def _ingest_json(report: IngestReport) -> dict[str, Any]:
     }
 
 
-@main.command()
+@click.command()
 @click.option("--force", is_flag=True, help="Rewrite every file even when unchanged.")
 @pass_context
 def render(ctx: Context, force: bool) -> None:
@@ -395,14 +376,14 @@ def render(ctx: Context, force: bool) -> None:
       syndicate render
       syndicate render --force     # rebuild every file, e.g. after restoring a backup
     """
-    service = open_service(ctx)
+    service = open_wiring(ctx)
     changed = service.publisher.render_all(force=force)
     total = len(service.publisher.specs()) * 3
     click.echo(f"{len(changed)} of {total} feed files changed in {service.settings.feeds_dir}")
     service.close()
 
 
-@main.command()
+@click.command()
 @click.option(
     "--limit",
     default=50,
@@ -428,7 +409,7 @@ def articles(ctx: Context, limit: int, status: str, as_json: bool) -> None:
       syndicate articles --status unpublished
       syndicate articles --json | jq -r '.[].id'
     """
-    service = open_service(ctx, must_exist=True)
+    service = open_wiring(ctx, must_exist=True)
     try:
         wanted = None if status == "all" else status
         items = service.store.recent_articles(limit=limit, status=wanted)

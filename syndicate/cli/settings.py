@@ -9,13 +9,13 @@ from typing import Any
 import click
 
 from syndicate import config
-from syndicate.cli import Context, main, pass_context
+from syndicate.cli.context import Context, pass_context
 
 # Shown as "(set)" rather than printed: anyone who can read the terminal could use them.
 SECRET_SETTINGS = frozenset({"api_token"})
 
 
-@main.command("settings")
+@click.command("settings")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
     "--env-example",

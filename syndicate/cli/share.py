@@ -13,22 +13,23 @@ import click
 
 from syndicate import adapters as registry
 from syndicate.adapters.base import Account, ShareRequest, redact
-from syndicate.cli import Context, NotFound, main, pass_context
+from syndicate.cli.context import Context, NotFound, pass_context
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Article
-from syndicate.service import Service
+from syndicate.shares import view as shares_view
 from syndicate.shares.accounts import secret_values
 from syndicate.shares.sharing import Sharing
+from syndicate.wiring import Wiring
 
 
 @contextmanager
-def _service(ctx: Context) -> Iterator[Service]:
+def _service(ctx: Context) -> Iterator[Wiring]:
     """An open service whose share configuration has been checked; closed afterwards.
 
     The database must exist already: these commands work on stored articles.
     """
     try:
-        service = Service.open(ctx.settings, create=False)
+        service = Wiring.open(ctx.settings, create=False)
     except SyndicateError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -45,14 +46,14 @@ def _service(ctx: Context) -> Iterator[Service]:
         service.close()
 
 
-def _article(service: Service, article_id: str) -> Article:
+def _article(service: Wiring, article_id: str) -> Article:
     article = service.store.get_article(article_id)
     if article is None:
         raise NotFound(f"no article with id {article_id!r} (`syndicate articles` lists them)")
     return article
 
 
-@main.command("adapters")
+@click.command("adapters")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def adapters_command(as_json: bool) -> None:
     """List the installed share adapters and what each can do.
@@ -73,7 +74,7 @@ def adapters_command(as_json: bool) -> None:
                 click.echo(f"  {key}: {value}")
 
 
-@main.command()
+@click.command()
 @click.argument("article_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @pass_context
@@ -103,7 +104,7 @@ def ctx_exit(code: int) -> None:
     click.get_current_context().exit(code)
 
 
-@main.command()
+@click.command()
 @click.argument("article_id")
 @click.option("--network", "-n", "networks", multiple=True, help="Only this network (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print each request exactly as it would be sent.")
@@ -136,15 +137,13 @@ def share(
     click.echo("\n\n".join(_http_text(a, r) for a, r in built))
 
 
-def _request(service: Service, article: Article, account: Account, now: datetime) -> ShareRequest:
+def _request(service: Wiring, article: Article, account: Account, now: datetime) -> ShareRequest:
     """The request exactly as the worker will send it: same job key, same marker."""
-    from syndicate.shares.view import marker_for
-
-    marker = marker_for(service, article.id, account.network, account.name)
+    marker = shares_view.marker_for(service.store, article.id, account.network, account.name)
     return service.sharing.build_request(article, account, now, marker=marker)
 
 
-def _enqueue(service: Service, article: Article, accounts: list[Account]) -> None:
+def _enqueue(service: Wiring, article: Article, accounts: list[Account]) -> None:
     """Queue one ledger job per account; the worker posts them (docs/reliability.md §2)."""
     from syndicate import shares
 

@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from syndicate import shares
-from syndicate.cli import Context, NotFound, main, pass_context
-from syndicate.cli.core import open_service
+from syndicate.cli.context import Context, NotFound, open_wiring, pass_context
 from syndicate.shares import view as shares_view
 from syndicate.shares.ledger import ShareActionError, ShareNotFound, State
 from syndicate.shares.view import LIST_FIELDS
@@ -18,7 +17,7 @@ from syndicate.shares.view import LIST_FIELDS
 COLUMNS = ("id", *(name for name in LIST_FIELDS if name != "permalink"))
 
 
-@main.group("shares", invoke_without_command=True)
+@click.group("shares", invoke_without_command=True)
 @click.option("--article", help="Only this article id.")
 @click.option("--state", type=click.Choice([s.value for s in State]), help="Only this state.")
 @click.option("--network", help="Only this network (x, facebook, reddit, linkedin, …).")
@@ -45,10 +44,10 @@ def shares_cmd(
     """
     if click_ctx.invoked_subcommand is not None:
         return
-    service = open_service(ctx, must_exist=True)
+    service = open_wiring(ctx, must_exist=True)
     try:
         jobs = shares_view.list_jobs(
-            service, article=article, state=state, network=network, limit=limit
+            service.store, article=article, state=state, network=network, limit=limit
         )
     finally:
         service.close()
@@ -80,9 +79,9 @@ def _action(action: str, help_text: str) -> click.Command:
     @click.argument("job_id", type=int)
     @pass_context
     def command(ctx: Context, /, job_id: int, **options: Any) -> None:
-        service = open_service(ctx, must_exist=True)
+        service = open_wiring(ctx, must_exist=True)
         try:
-            job = shares.act(service, job_id, action, actor="operator:cli", **options)
+            job = shares.act(service.outbox, job_id, action, actor="operator:cli", **options)
         except ShareNotFound as exc:
             raise NotFound(str(exc)) from exc
         except ShareActionError as exc:
@@ -110,7 +109,7 @@ resolve = click.option("--permalink", help="URL of the post on the network.")(re
 shares_cmd.add_command(resolve)
 
 
-@main.command()
+@click.command()
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),

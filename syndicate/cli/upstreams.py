@@ -7,12 +7,11 @@ from typing import Any
 
 import click
 
-from syndicate.cli import Context, main, pass_context
-from syndicate.cli.core import open_service
+from syndicate.cli.context import Context, open_wiring, pass_context
 from syndicate.ingest.poll_record import ENTRY_RESULTS, poll_outcomes
 
 
-@main.command("upstreams")
+@click.command("upstreams")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/upstreams).")
 @click.option(
     "--problems",
@@ -30,8 +29,8 @@ def upstreams(ctx: Context, as_json: bool, problems: int) -> None:
       syndicate upstreams
       syndicate upstreams --json | jq '.upstreams[].last_poll'
     """
-    service = open_service(ctx, must_exist=True)
-    outcomes = poll_outcomes(service)
+    service = open_wiring(ctx, must_exist=True)
+    outcomes = poll_outcomes(service.store, service.settings.upstream)
     service.close()
     if as_json:
         click.echo(json.dumps({"upstreams": outcomes}, indent=2, ensure_ascii=False))

@@ -13,21 +13,20 @@ import dataclasses
 import functools
 import importlib
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from syndicate import metrics
+from syndicate.config import Settings
 from syndicate.content.text import clean_xml_text
 from syndicate.errors import IngestError, RefusedByStore
 from syndicate.ingest.rules import normalise, present
 from syndicate.models import Article
 from syndicate.store import Change, Store
-
-if TYPE_CHECKING:
-    from syndicate.service import Service
-
 
 log = logging.getLogger(__name__)
 
@@ -41,39 +40,25 @@ BUILTIN_PARSERS = {
 }
 
 
-class RawArticle(dict[str, Any]):
-    """A raw article mapping that remembers which line of its file it came from."""
+@dataclass(frozen=True)
+class Intake:
+    """What taking articles in works with: the settings, the store, the clock, and the
+    process's stop signal (a long scan or poll stops between items once it is set)."""
 
-    def __init__(self, data: Mapping[str, Any], line: int | None = None) -> None:
-        super().__init__(data)
-        self.line = line
+    settings: Settings
+    store: Store
+    clock: Callable[[], datetime]
+    stopping: threading.Event
 
-
-class PartialIngestError(IngestError):
-    """Some items of a file were malformed; ``items`` holds the good ones."""
-
-    def __init__(self, problems: Mapping[str, str], items: Sequence[dict[str, Any]]) -> None:
-        super().__init__(problems)
-        self.items = list(items)
-
-
-def decode_utf8(data: bytes) -> str:
-    """Decode *data* as UTF-8 (a BOM is dropped) or raise IngestError naming the byte offset."""
-    skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        return data[skip:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        offset = exc.start + skip
-        raise IngestError(
-            {"file": f"not valid UTF-8: bad byte 0x{data[offset]:02x} at byte offset {offset}"}
-        ) from None
+    def now(self) -> datetime:
+        return self.clock()
 
 
 # -- storing ----------------------------------------------------------------------------
 
 
 def ingest_many(
-    service: Service,
+    intake: Intake,
     raws: Sequence[Mapping[str, Any]],
     *,
     source: str,
@@ -84,15 +69,15 @@ def ingest_many(
     When the database refuses a value of one article, the batch is stored one article at a
     time instead, so that one article is refused and the others are taken in.
     """
-    prepared, failures = _prepare(service, raws, source, default_ids)
+    prepared, failures = _prepare(intake, raws, source, default_ids)
     changes: list[Change] = []
     try:
         if prepared:
-            changes = service.store.upsert_articles(list(prepared.values()), service.now())
+            changes = intake.store.upsert_articles(list(prepared.values()), intake.now())
     except RefusedByStore:
         for index, item in prepared.items():
             try:
-                changes += service.store.upsert_articles([item], service.now())
+                changes += intake.store.upsert_articles([item], intake.now())
             except RefusedByStore as exc:
                 failures[index] = exc
     for change in changes:
@@ -103,7 +88,7 @@ def ingest_many(
 
 
 def ingest_raw(
-    service: Service,
+    intake: Intake,
     raws: Sequence[Mapping[str, Any]],
     *,
     source: str,
@@ -113,7 +98,7 @@ def ingest_raw(
 
     With several items the problem keys are prefixed by the item's index (``"2.title"``).
     """
-    prepared, failures = _prepare(service, raws, source, default_ids)
+    prepared, failures = _prepare(intake, raws, source, default_ids)
     articles = list(prepared.values())
     if failures:
         metrics.articles_ingested.labels(source=source, result="rejected").inc(len(failures))
@@ -122,14 +107,14 @@ def ingest_raw(
         raise IngestError(
             {f"{i}.{k}": v for i, exc in sorted(failures.items()) for k, v in exc.problems.items()}
         )
-    changes = service.store.upsert_articles(articles, service.now()) if articles else []
+    changes = intake.store.upsert_articles(articles, intake.now()) if articles else []
     for change in changes:
         metrics.articles_ingested.labels(source=source, result=change.kind).inc()
     return changes
 
 
 def _prepare(
-    service: Service,
+    intake: Intake,
     raws: Sequence[Mapping[str, Any]],
     source: str,
     default_ids: Sequence[str | None] | None,
@@ -139,15 +124,15 @@ def _prepare(
     Any error raised by one raw article fails that article only; a database that cannot
     be reached (StoreError) still stops the whole batch, which is then retried later.
     """
-    now = service.now()
-    store = service.store
+    now = intake.now()
+    store = intake.store
     articles: dict[int, Article] = {}
     failures: dict[int, IngestError] = {}
     for index, raw in enumerate(raws):
         default = default_ids[index] if default_ids else None
         try:
             default = _known_id_for_url(store, raw) or default
-            item = normalise(raw, service.settings, source=source, now=now, default_id=default)
+            item = normalise(raw, intake.settings, source=source, now=now, default_id=default)
             articles[index] = _keep_first_publication(store, item, raw, now)
         except IngestError as exc:
             failures[index] = exc

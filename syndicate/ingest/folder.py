@@ -23,16 +23,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from syndicate.content.text import escape_controls, slugify
 from syndicate.errors import IngestError, StoreError
-from syndicate.ingest import PartialIngestError, RawArticle, ingest_many, load_parsers
+from syndicate.ingest import Intake, ingest_many, load_parsers
+from syndicate.ingest.raw import PartialIngestError, RawArticle
 from syndicate.ingest.rules import present
 from syndicate.store import Change
-
-if TYPE_CHECKING:
-    from syndicate.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +119,7 @@ def read_limited(path: Path, limit: int) -> bytes:
 
 
 def ingest_data(
-    service: Service, name: str, data: bytes, *, source: str = FILE_SOURCE
+    intake: Intake, name: str, data: bytes, *, source: str = FILE_SOURCE
 ) -> tuple[tuple[Change, ...], tuple[str, ...]]:
     """Parse and store one file's bytes; return the changes and the problems found.
 
@@ -140,7 +138,7 @@ def ingest_data(
         return (), (f"file: could not be parsed: {exc}",)
     stem = slugify(Path(name).stem)
     defaults: list[str | None] = [_default_id(stem, item) for item in items]
-    changes, failures = ingest_many(service, items, source=source, default_ids=defaults)
+    changes, failures = ingest_many(intake, items, source=source, default_ids=defaults)
     for index, failure in failures.items():
         line = getattr(items[index], "line", None)
         prefix = f"line {line}: " if line is not None else ""
@@ -148,20 +146,20 @@ def ingest_data(
     return tuple(changes), tuple(_lines(dict(sorted(problems.items(), key=_line_order))))
 
 
-def ingest_file(service: Service, path: Path, *, source: str = FILE_SOURCE) -> FileResult:
+def ingest_file(intake: Intake, path: Path, *, source: str = FILE_SOURCE) -> FileResult:
     """Take in one file without moving it. Raises StoreError when the database fails."""
     try:
-        data = _read_article_file(service, path)
+        data = _read_article_file(intake, path)
     except OSError as exc:
         return FileResult(path, problems=(f"file: cannot be read: {exc.strerror or exc}",))
     if isinstance(data, FileResult):
         return data
-    changes, problems = ingest_data(service, path.name, data, source=source)
+    changes, problems = ingest_data(intake, path.name, data, source=source)
     return FileResult(path, changes, problems)
 
 
 def ingest_paths(
-    service: Service,
+    intake: Intake,
     paths: Sequence[Path],
     *,
     progress: Callable[[Path], None] | None = None,
@@ -174,7 +172,7 @@ def ingest_paths(
             result = FileResult(path, problems=("file: no such file",))
         else:
             try:
-                result = ingest_file(service, path, source=source)
+                result = ingest_file(intake, path, source=source)
             except StoreError as exc:
                 result = FileResult(path, problems=(f"database: {exc}",))
             except Exception as exc:  # one bad file must not stop the others
@@ -185,16 +183,16 @@ def ingest_paths(
     return report
 
 
-def scan_folder(service: Service, *, settle_seconds: float = SETTLE_SECONDS) -> ScanReport:
+def scan_folder(intake: Intake, *, settle_seconds: float = SETTLE_SECONDS) -> ScanReport:
     """Take in every finished file in the inbox and move each one out of it."""
-    inbox = service.settings.inbox_dir
+    inbox = intake.settings.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
     report = ScanReport()
     for path in sorted(p for p in inbox.iterdir() if p.is_file()):
-        if service.stopping.is_set():
+        if intake.stopping.is_set():
             break  # the rest waits for the next start
         try:
-            result = _scan_one(service, path, settle_seconds)
+            result = _scan_one(intake, path, settle_seconds)
         except StoreError as exc:
             log.error("inbox: %s left for the next scan: %s", safe_name(path), exc)
             report.skipped.append(path)
@@ -223,9 +221,9 @@ def safe_name(path: Path) -> str:
     return escape_controls(path.name)
 
 
-def scan_job(service: Service) -> None:
+def scan_job(intake: Intake) -> None:
     """Scheduler tick: scan the inbox and log one line per file."""
-    report = scan_folder(service)
+    report = scan_folder(intake)
     for result in report.files:
         kinds = [c.kind for c in result.changes]
         counts = ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds))) or "nothing"
@@ -239,29 +237,29 @@ def scan_job(service: Service) -> None:
             )  # fmt: skip
 
 
-def _scan_one(service: Service, path: Path, settle_seconds: float) -> FileResult | None:
+def _scan_one(intake: Intake, path: Path, settle_seconds: float) -> FileResult | None:
     if is_temporary(path.name):
         return None
     before = path.stat()
     if time.time() - before.st_mtime < settle_seconds:
         return None
-    data = _read_article_file(service, path)
+    data = _read_article_file(intake, path)
     if isinstance(data, FileResult):
         return data
     after = path.stat()
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
         return None  # still being written
-    changes, problems = ingest_data(service, path.name, data)
+    changes, problems = ingest_data(intake, path.name, data)
     return FileResult(path, changes, problems)
 
 
-def _read_article_file(service: Service, path: Path) -> bytes | FileResult:
+def _read_article_file(intake: Intake, path: Path) -> bytes | FileResult:
     """The bytes of *path*, or the result rejecting it (unsupported type, too large)."""
     problem = _unsupported(path)
     if problem:
         return FileResult(path, problems=(problem,))
     try:
-        return read_limited(path, service.settings.max_file_bytes)
+        return read_limited(path, intake.settings.max_file_bytes)
     except IngestError as exc:
         return FileResult(path, problems=tuple(_lines(exc.problems)))
 

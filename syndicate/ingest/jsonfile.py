@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from syndicate.errors import IngestError
-from syndicate.ingest import PartialIngestError, RawArticle, decode_utf8
+from syndicate.ingest.raw import PartialIngestError, RawArticle, decode_utf8
 
 
 def parse_json(data: bytes, name: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ import yaml
 from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
 from syndicate.errors import IngestError
-from syndicate.ingest import RawArticle, decode_utf8
+from syndicate.ingest.raw import RawArticle, decode_utf8
 
 EXTENSIONS = ("extra", "sane_lists")
 ALIASES = {"date": "published", "lastmod": "updated", "description": "summary"}

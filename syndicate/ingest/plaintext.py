@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from syndicate.ingest import RawArticle, decode_utf8
+from syndicate.ingest.raw import RawArticle, decode_utf8
 
 HEADER_KEYS = frozenset({
     "title", "url", "id", "published", "updated", "author", "categories", "tags", "summary",

@@ -10,17 +10,15 @@ every worker did). ``syndicate upstreams``, ``GET /api/upstreams`` and ``/admin`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from syndicate.store import insert_into
-from syndicate.store.schema import upstream_poll, upstream_state
+from syndicate.models import UpstreamSpec
+from syndicate.store import Store, upstreams
 
 if TYPE_CHECKING:
-    from syndicate.service import Service
+    from syndicate.ingest import Intake
 
 PROBLEMS_KEPT = 200
 ENTRY_RESULTS = ("created", "updated", "unchanged", "rejected", "repeated")
@@ -64,35 +62,23 @@ class PollResult:
         return [p for p in self.problems if p.kind == "warning"]
 
 
-def record_poll(service: Service, url: str, result: PollResult) -> None:
+def record_poll(intake: Intake, url: str, result: PollResult) -> None:
     """Store *result* as the upstream's last poll and add it to the running totals."""
-    with service.store.begin() as conn:
-        row = conn.execute(
-            sa.select(upstream_poll.c.totals).where(upstream_poll.c.name == result.name)
-        ).first()
-        totals = _add(row.totals if row else None, result)
-        values = {
-            "url": url, "polled_at": service.now(), "outcome": result.status,
+    now = intake.now()
+
+    def values(old_totals: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {
+            "url": url, "polled_at": now, "outcome": result.status,
             "http_status": result.http_status, "conditional": result.conditional,
             "encoding": result.encoding, "seen": result.entries, "created": result.created,
             "updated": result.updated, "unchanged": result.unchanged,
             "rejected": len(result.rejected), "repeated": result.repeated,
             "error": result.error, "notes": _notes(result),
             "problems": [asdict(p) for p in result.problems[:PROBLEMS_KEPT]],
-            "totals": totals,
+            "totals": _add(old_totals, result),
         }  # fmt: skip
-        if row is None:
-            # Two workers polling a new upstream at once: the later one's row wins.
-            insert = insert_into(upstream_poll, conn.dialect.name)
-            conn.execute(
-                insert.values(name=result.name, **values).on_conflict_do_update(
-                    index_elements=[upstream_poll.c.name], set_=values
-                )
-            )
-        else:
-            conn.execute(
-                upstream_poll.update().where(upstream_poll.c.name == result.name).values(values)
-            )
+
+    upstreams.save_poll(intake.store, result.name, values)
 
 
 def _notes(result: PollResult) -> list[str]:
@@ -116,12 +102,10 @@ def _add(old: Mapping[str, Any] | None, result: PollResult) -> dict[str, Any]:
     return {"polls": polls, "entries": entries}
 
 
-def poll_outcomes(service: Service) -> list[dict[str, Any]]:
+def poll_outcomes(store: Store, specs: Sequence[UpstreamSpec]) -> list[dict[str, Any]]:
     """Every configured upstream (and any polled before but since removed), its last poll."""
-    with service.store.read() as conn:
-        polls = {r.name: dict(r._mapping) for r in conn.execute(sa.select(upstream_poll))}
-        states = {r.name: dict(r._mapping) for r in conn.execute(sa.select(upstream_state))}
-    configured = {spec.name: spec.url for spec in service.settings.upstream}
+    polls, states = upstreams.polls_and_states(store)
+    configured = {spec.name: spec.url for spec in specs}
     names = [*configured, *sorted(n for n in polls if n not in configured)]
     return [_outcome(n, configured.get(n), polls.get(n), states.get(n)) for n in names]
 

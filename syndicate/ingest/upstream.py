@@ -27,15 +27,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import feedparser
 import requests
-import sqlalchemy as sa
 
 from syndicate import net
 from syndicate.errors import FetchError, IngestError, StoreError
-from syndicate.ingest import feedbytes, ingest_many
+from syndicate.ingest import Intake, feedbytes, ingest_many
 from syndicate.ingest.poll_record import EntryProblem, PollResult, record_poll
 from syndicate.ingest.upstream_entries import (
     FeedContext,
@@ -48,10 +47,7 @@ from syndicate.ingest.upstream_entries import (
 from syndicate.models import UpstreamSpec
 from syndicate.runtime import require_safe_expat
 from syndicate.store import Change
-from syndicate.store.schema import upstream_state
-
-if TYPE_CHECKING:
-    from syndicate.service import Service
+from syndicate.store.upstreams import load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -77,42 +73,42 @@ class ParsedFeed:
     notes: list[str] = field(default_factory=list)
 
 
-def poll_job(service: Service) -> None:
+def poll_job(intake: Intake) -> None:
     """Scheduler tick: poll every upstream that is due; one failure never stops the rest."""
-    specs = service.settings.upstream
+    specs = intake.settings.upstream
     if not specs:
         return
-    now = service.now()
-    due = [spec for spec in specs if _is_due(load_state(service, spec.name), spec, now)]
+    now = intake.now()
+    due = [spec for spec in specs if _is_due(load_state(intake.store, spec.name), spec, now)]
     if not due:
         return
     # Each upstream is fetched in its own thread with its own session, so a slow one
     # never delays another's poll; every fetch ends by its deadline.
     workers = min(len(due), POLL_THREADS)
     with ThreadPoolExecutor(workers, thread_name_prefix="upstream") as pool:
-        for future in [pool.submit(_poll_isolated, service, spec) for spec in due]:
+        for future in [pool.submit(_poll_isolated, intake, spec) for spec in due]:
             future.result()
 
 
 POLL_THREADS = 8
 
 
-def _poll_isolated(service: Service, spec: UpstreamSpec) -> None:
-    if service.stopping.is_set():
+def _poll_isolated(intake: Intake, spec: UpstreamSpec) -> None:
+    if intake.stopping.is_set():
         return
     try:
-        poll_upstream(service, spec)
+        poll_upstream(intake, spec)
     except Exception as exc:  # one broken upstream must not stop the others
         log.exception("upstream %s: poll crashed", spec.name)
         try:
             reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
-            _failed(service, spec, reason, "unconditional", None)
+            _failed(intake, spec, reason, "unconditional", None)
         except StoreError:
             log.error("upstream %s: could not record the failure", spec.name)
 
 
 def poll_upstream(
-    service: Service,
+    intake: Intake,
     spec: UpstreamSpec,
     *,
     session: requests.Session | None = None,
@@ -123,35 +119,35 @@ def poll_upstream(
     *fetch* is :func:`syndicate.net.safe_fetch` or a partial of it with other limits.
     """
     if session is None:
-        with net.make_session(net.user_agent_for(service.settings.public_url)) as own:
-            return poll_upstream(service, spec, session=own, fetch=fetch)
-    old_etag, old_modified = _validators(load_state(service, spec.name), spec)
+        with net.make_session(net.user_agent_for(intake.settings.public_url)) as own:
+            return poll_upstream(intake, spec, session=own, fetch=fetch)
+    old_etag, old_modified = _validators(load_state(intake.store, spec.name), spec)
     conditional = "modified" if old_etag or old_modified else "unconditional"
     try:
         fetched = fetch(
             session, spec.url, allow_private=spec.allow_private,
-            allow_loopback=spec.allow_loopback, cancel=service.stopping,
+            allow_loopback=spec.allow_loopback, cancel=intake.stopping,
             etag=old_etag, last_modified=old_modified,
         )  # fmt: skip
     except FetchError as exc:
-        return _failed(service, spec, exc.reason, conditional, exc.status)
+        return _failed(intake, spec, exc.reason, conditional, exc.status)
     if fetched.not_modified:
-        _save(service, spec, status="304", error=None, etag=fetched.etag or old_etag,
+        _save(intake, spec, status="304", error=None, etag=fetched.etag or old_etag,
               last_modified=fetched.last_modified or old_modified)  # fmt: skip
         log.info("upstream %s: not modified", spec.name)
         result = PollResult(spec.name, "not-modified", 304, "not-modified")
-        record_poll(service, spec.url, result)
+        record_poll(intake, spec.url, result)
         return result
     try:
         parsed = parse_feed(fetched.body, fetched.url, fetched.headers)
     except IngestError as exc:
-        return _failed(service, spec, _problem_text(exc), conditional, fetched.status)
-    result = _take_entries(service, spec, parsed, fetched.status, conditional)
+        return _failed(intake, spec, _problem_text(exc), conditional, fetched.status)
+    result = _take_entries(intake, spec, parsed, fetched.status, conditional)
     if result.status == "error":
         return result
-    _save(service, spec, status=str(fetched.status), error=parsed.warning,
+    _save(intake, spec, status=str(fetched.status), error=parsed.warning,
           etag=fetched.etag, last_modified=fetched.last_modified)  # fmt: skip
-    record_poll(service, spec.url, result)
+    record_poll(intake, spec.url, result)
     log.info(
         "upstream %s: %d entries, %d created, %d updated, %d unchanged, %d rejected%s",
         spec.name, result.entries, result.created, result.updated, result.unchanged,
@@ -211,14 +207,14 @@ class _Batch:
 
 
 def _take_entries(
-    service: Service, spec: UpstreamSpec, feed: ParsedFeed, http_status: int, conditional: str
+    intake: Intake, spec: UpstreamSpec, feed: ParsedFeed, http_status: int, conditional: str
 ) -> PollResult:
-    context = FeedContext(spec.url, feed.base_url, service.now(), spec.author or feed.feed_author)
+    context = FeedContext(spec.url, feed.base_url, intake.now(), spec.author or feed.feed_author)
     batch = _map_all(spec, feed.entries, context)
     try:
-        changes = _store(service, spec, batch)
+        changes = _store(intake, spec, batch)
     except StoreError as exc:
-        return _failed(service, spec, f"storing entries failed: {exc}", conditional, http_status)
+        return _failed(intake, spec, f"storing entries failed: {exc}", conditional, http_status)
     for problem in batch.problems:
         level = logging.WARNING if problem.kind == "rejected" else logging.INFO
         log.log(
@@ -293,11 +289,11 @@ def _disambiguated(mapped: MappedEntry, spec: UpstreamSpec, earlier: int) -> Map
     return mapped
 
 
-def _store(service: Service, spec: UpstreamSpec, batch: _Batch) -> list[Change]:
+def _store(intake: Intake, spec: UpstreamSpec, batch: _Batch) -> list[Change]:
     """Store the mapped entries; an entry normalise refuses only for a part it can live
     without is stored again without that part."""
     source = f"upstream:{spec.name}"
-    changes, failures = ingest_many(service, [m.raw for _, m in batch.mapped], source=source)
+    changes, failures = ingest_many(intake, [m.raw for _, m in batch.mapped], source=source)
     retry: list[tuple[int, MappedEntry]] = []
     for index, failure in sorted(failures.items()):
         position, mapped = batch.mapped[index]
@@ -310,7 +306,7 @@ def _store(service: Service, spec: UpstreamSpec, batch: _Batch) -> list[Change]:
         else:
             batch.problem(position, mapped.key, "rejected", _problem_text(failure))
     if retry:
-        more, still = ingest_many(service, [m.raw for _, m in retry], source=source)
+        more, still = ingest_many(intake, [m.raw for _, m in retry], source=source)
         changes += more
         for index, failure in still.items():
             position, mapped = retry[index]
@@ -327,28 +323,21 @@ def _raw_key(entry: Mapping[str, Any]) -> str | None:
 
 
 def _failed(
-    service: Service, spec: UpstreamSpec, reason: str, conditional: str, http_status: int | None
+    intake: Intake, spec: UpstreamSpec, reason: str, conditional: str, http_status: int | None
 ) -> PollResult:
     log.warning("upstream %s: %s", spec.name, reason)
-    _record_failure(service, spec, reason)
+    _record_failure(intake, spec, reason)
     result = PollResult(spec.name, "error", http_status, conditional, error=reason)
-    record_poll(service, spec.url, result)
+    record_poll(intake, spec.url, result)
     return result
 
 
-def _record_failure(service: Service, spec: UpstreamSpec, reason: str) -> None:
-    etag, last_modified = _validators(load_state(service, spec.name), spec)
-    _save(service, spec, status="error", error=reason, etag=etag, last_modified=last_modified)
+def _record_failure(intake: Intake, spec: UpstreamSpec, reason: str) -> None:
+    etag, last_modified = _validators(load_state(intake.store, spec.name), spec)
+    _save(intake, spec, status="error", error=reason, etag=etag, last_modified=last_modified)
 
 
 # -- upstream_state ------------------------------------------------------------------------
-
-
-def load_state(service: Service, name: str) -> dict[str, Any] | None:
-    """The stored state row of upstream *name*, or None before its first poll."""
-    with service.store.read() as conn:
-        row = conn.execute(sa.select(upstream_state).where(upstream_state.c.name == name)).first()
-    return dict(row._mapping) if row else None
 
 
 def _validators(state: Mapping[str, Any] | None, spec: UpstreamSpec) -> tuple[str | None, ...]:
@@ -359,21 +348,16 @@ def _validators(state: Mapping[str, Any] | None, spec: UpstreamSpec) -> tuple[st
 
 
 def _save(
-    service: Service, spec: UpstreamSpec, *, status: str, error: str | None,
+    intake: Intake, spec: UpstreamSpec, *, status: str, error: str | None,
     etag: str | None, last_modified: str | None,
 ) -> None:  # fmt: skip
-    now = service.now()
+    now = intake.now()
     values = {
         "url": spec.url, "etag": _clip(etag, 500), "last_modified": _clip(last_modified, 100),
         "fetched_at": now, "next_fetch_at": now + timedelta(seconds=spec.interval),
         "last_status": status, "last_error": error,
     }  # fmt: skip
-    with service.store.begin() as conn:
-        updated = conn.execute(
-            upstream_state.update().where(upstream_state.c.name == spec.name).values(values)
-        )
-        if not updated.rowcount:
-            conn.execute(upstream_state.insert().values(name=spec.name, **values))
+    save_state(intake.store, spec.name, values)
 
 
 def _clip(value: str | None, limit: int) -> str | None:

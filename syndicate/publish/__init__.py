@@ -23,30 +23,23 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import requests
-import sqlalchemy as sa
 from filelock import FileLock
 
 from syndicate import metrics, net
-from syndicate.backoff import full_jitter
+from syndicate.config import Settings
 from syndicate.errors import ConfigError
-from syndicate.feeds.common import Site
+from syndicate.feeds.common import ShareHtml, Site
 from syndicate.feeds.render import EMPTY_FEED_DATE, RenderedFeed, render
 from syndicate.models import FEED_FORMATS, Article, FeedFormat, FeedSpec
-from syndicate.store import insert_into
-from syndicate.store.schema import websub_ping
-
-if TYPE_CHECKING:
-    from syndicate.service import Service
-
+from syndicate.store import Store, websub
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +56,20 @@ PING_MAX_ATTEMPTS = 12
 
 
 class Publisher:
-    """Renders feeds for one service and keeps the feeds dir up to date."""
+    """Renders feeds and keeps the feeds dir up to date."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.settings = service.settings
-        self.store = service.store
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Callable[[], datetime],
+        *,
+        share_bar: ShareHtml | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.share_bar = share_bar
         self.site = Site.from_settings(self.settings)
         self.feeds_dir = Path(self.settings.feeds_dir)
         self.extra_specs = tuple(_checked(spec, self.site) for spec in self.settings.feeds)
@@ -154,7 +155,7 @@ class Publisher:
     def render_feed(
         self, spec: FeedSpec, fmt: FeedFormat, articles: list[Article], limit: int | None = None
     ) -> RenderedFeed:
-        share = self.service.sharing.share_bar_html if spec.share_links else None
+        share = self.share_bar if spec.share_links else None
         with metrics.feed_render_seconds.labels(format=fmt).time():
             return render(
                 spec,
@@ -177,7 +178,7 @@ class Publisher:
             # Queued once the files are live; outside the file lock, which must never
             # wait on the database's write lock.
             if changed and self.settings.websub_hub:
-                self._queue_pings([self._topic(path) for path in changed])
+                websub.queue_pings(self.store, [self._topic(p) for p in changed], self.clock())
             return changed
 
     def _write_all(self, force: bool) -> list[Path]:
@@ -288,18 +289,6 @@ class Publisher:
 
     # -- WebSub -----------------------------------------------------------------------
 
-    def _queue_pings(self, topics: list[str]) -> None:
-        """Queue one ping per topic (an existing row is made due now, attempts reset)."""
-        now = self.service.now()
-        rows = [{"topic": t, "due_at": now, "attempts": 0, "last_error": None} for t in topics]
-        stmt = insert_into(websub_ping, self.store.dialect).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[websub_ping.c.topic],
-            set_={"due_at": now, "attempts": 0, "last_error": None},
-        )
-        with self.store.begin() as conn:
-            conn.execute(stmt)
-
     def session(self) -> requests.Session:
         if self._session is None:
             agent = net.user_agent_for(self.settings.public_url)
@@ -311,45 +300,31 @@ class Publisher:
         hub = self.settings.websub_hub
         if not hub:
             return 0
-        now = self.service.now()
-        with self.store.read() as conn:
-            due = conn.execute(
-                sa.select(websub_ping.c.topic, websub_ping.c.attempts)
-                .where(websub_ping.c.due_at <= now)
-                .order_by(websub_ping.c.due_at)
-                .limit(PING_BATCH)
-            ).all()
         sent = 0
-        for topic, attempts in due:
+        for topic, attempts in websub.due_pings(self.store, self.clock(), PING_BATCH):
             error = _ping(self.session(), hub, topic)
             sent += self._record_ping(topic, attempts, error)
         return sent
 
     def _record_ping(self, topic: str, attempts: int, error: str | None) -> int:
-        row = websub_ping.c.topic == topic
-        with self.store.begin() as conn:
-            if error is None:
-                conn.execute(websub_ping.delete().where(row))
-                metrics.websub_pings.labels(result="ok").inc()
-                return 1
-            if attempts + 1 >= PING_MAX_ATTEMPTS:
-                log.warning("giving up pinging the hub for %s: %s", topic, error)
-                conn.execute(websub_ping.delete().where(row))
-                metrics.websub_pings.labels(result="dropped").inc()
-                return 0
-            due = self.service.now() + timedelta(seconds=ping_delay(attempts))
-            conn.execute(
-                websub_ping.update()
-                .where(row)
-                .values(attempts=attempts + 1, due_at=due, last_error=error[:1000])
-            )
-            metrics.websub_pings.labels(result="error").inc()
+        if error is None:
+            websub.drop_ping(self.store, topic)
+            metrics.websub_pings.labels(result="ok").inc()
+            return 1
+        if attempts + 1 >= PING_MAX_ATTEMPTS:
+            log.warning("giving up pinging the hub for %s: %s", topic, error)
+            websub.drop_ping(self.store, topic)
+            metrics.websub_pings.labels(result="dropped").inc()
             return 0
+        due = self.clock() + timedelta(seconds=ping_delay(attempts))
+        websub.delay_ping(self.store, topic, attempts + 1, due, error)
+        metrics.websub_pings.labels(result="error").inc()
+        return 0
 
 
 def ping_delay(attempts: int, rng: random.Random | None = None) -> float:
     """Full-jitter exponential backoff (docs/reliability.md §3.3), at least one second."""
-    return max(1.0, full_jitter(attempts, PING_BASE_DELAY, PING_MAX_DELAY, rng))
+    return max(1.0, net.full_jitter(attempts, PING_BASE_DELAY, PING_MAX_DELAY, rng))
 
 
 def _ping(session: requests.Session, hub: str, topic: str) -> str | None:
@@ -415,13 +390,3 @@ def _checked(spec: FeedSpec, site: Site) -> FeedSpec:
     if spec.limit <= 0:
         raise ConfigError("feeds", f"feed {spec.name!r}: limit must be positive")
     return spec if spec.link else replace(spec, link=site.home_url)
-
-
-def render_job(service: Service) -> None:
-    """Scheduler tick: re-render when articles changed."""
-    service.publisher.render_if_changed()
-
-
-def ping_job(service: Service) -> None:
-    """Scheduler tick: send due WebSub pings."""
-    service.publisher.send_pings()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ from syndicate.store import insert_into
 from syndicate.store.schema import share, share_account, share_event, worker_heartbeat
 
 if TYPE_CHECKING:
-    from syndicate.service import Service
+    from syndicate.shares.outbox import Outbox
     from syndicate.store import ChangeKind
 
 log = logging.getLogger(__name__)
@@ -36,15 +35,8 @@ log = logging.getLogger(__name__)
 # -- queueing (runs inside the article's write transaction) ---------------------------
 
 
-def install(service: Service) -> None:
-    """Hook the share outbox into the store: jobs are written with their article."""
-    hooks = service.store.write_hooks
-    if not any(isinstance(h, partial) and h.func is on_article_write for h in hooks):
-        hooks.append(partial(on_article_write, service))
-
-
 def on_article_write(
-    service: Service, conn: Connection, article: Article, kind: ChangeKind, now: datetime
+    outbox: Outbox, conn: Connection, article: Article, kind: ChangeKind, now: datetime
 ) -> None:
     """Queue jobs for a newly published article; cancel or re-share on other changes."""
     if article.status != "published":
@@ -55,9 +47,9 @@ def on_article_write(
         return
     if kind == "republished":
         _requeue_unpublished(conn, article.id, now)
-    for account in db.enabled_accounts(service).values():
+    for account in outbox.enabled_accounts().values():
         if kind != "updated":
-            enqueue(conn, article.id, account, now, service.settings.timezone)
+            enqueue(conn, article.id, account, now, outbox.timezone)
         elif account.options.get("reshare_on_edit"):
             _reshare_sent(conn, article.id, account, now)
 
@@ -139,7 +131,7 @@ def _reshare_sent(conn: Connection, article_id: str, account: Account, now: date
 
 
 def act(
-    service: Service,
+    outbox: Outbox,
     job_id: int,
     action: str,
     *,
@@ -148,8 +140,8 @@ def act(
     permalink: str | None = None,
 ) -> dict[str, Any]:
     """Apply an operator action (retry, cancel, resolve, reshare); audited like any move."""
-    now = service.now()
-    with service.store.begin() as conn:
+    now = outbox.now()
+    with outbox.store.begin() as conn:
         row = db.lock(conn, job_id)
         target = action_target(action, row.state, posted=posted)
         values: dict[str, Any] = db.unlease()
@@ -177,11 +169,11 @@ def act(
 # -- ticks -------------------------------------------------------------------------------
 
 
-def heartbeat(service: Service, worker: str | None = None) -> None:
+def heartbeat(outbox: Outbox, worker: str | None = None) -> None:
     """Record that this worker is alive (``/readyz`` reads it)."""
-    now = service.now()
+    now = outbox.now()
     worker = worker or owner_id()
-    with service.store.begin() as conn:
+    with outbox.store.begin() as conn:
         done = conn.execute(
             worker_heartbeat.update().where(worker_heartbeat.c.worker == worker).values(beat_at=now)
         ).rowcount
@@ -195,21 +187,21 @@ def heartbeat(service: Service, worker: str | None = None) -> None:
 DRAIN_TICK_SECONDS = 10.0
 
 
-def drain_job(service: Service) -> None:
+def drain_job(outbox: Outbox) -> None:
     """Post due jobs in batches while there are more, for at most ~10 s a tick."""
     deadline = time.monotonic() + DRAIN_TICK_SECONDS
     batch = 50
-    while drain(service, limit=batch) == batch and time.monotonic() < deadline:
+    while drain(outbox, limit=batch) == batch and time.monotonic() < deadline:
         pass
 
 
-def sweep_job(service: Service) -> None:
-    sweep(service)
+def sweep_job(outbox: Outbox) -> None:
+    sweep(outbox)
 
 
-def reconcile_job(service: Service) -> None:
-    reconcile(service, owner_id())
+def reconcile_job(outbox: Outbox) -> None:
+    reconcile(outbox, owner_id())
 
 
-def heartbeat_job(service: Service) -> None:
-    heartbeat(service)
+def heartbeat_job(outbox: Outbox) -> None:
+    heartbeat(outbox)

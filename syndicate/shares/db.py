@@ -9,33 +9,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from syndicate.adapters.base import Account
 from syndicate.shares.ledger import CLAIMABLE, ShareNotFound, State, check_transition, share_key
 from syndicate.store import insert_into
 from syndicate.store.schema import share, share_account, share_event
 
-if TYPE_CHECKING:
-    from syndicate.service import Service
-
 log = logging.getLogger(__name__)
-
-
-def ledger_options(service: Service) -> dict[str, Any]:
-    """``[share.ledger]``: lease_seconds, settle_seconds, max_attempts, backoff_base/cap."""
-    return dict(service.settings.share.get("ledger", {}))
-
-
-def option(service: Service, key: str, default: float) -> float:
-    return float(ledger_options(service).get(key, default))
-
-
-def enabled_accounts(service: Service) -> dict[str, Account]:
-    return {a.key: a for a in service.sharing.accounts()}
 
 
 def unlease() -> dict[str, Any]:

@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syndicate import net
 from syndicate.adapters.base import Outcome, ShareResult
-from syndicate.backoff import full_jitter
 from syndicate.errors import SyndicateError
 
 
@@ -128,7 +128,7 @@ class RetryPolicy:
         self, attempt: int, now: datetime, rng: random.Random, retry_at: datetime | None = None
     ) -> datetime:
         """``now + uniform(0, min(cap, base·2^attempt))``, never before *retry_at*."""
-        delay = full_jitter(attempt, self.base, self.cap, rng)
+        delay = net.full_jitter(attempt, self.base, self.cap, rng)
         return max(now + timedelta(seconds=delay), retry_at or now)
 
     def clamp(self, retry_at: datetime | None, now: datetime) -> datetime | None:

@@ -37,7 +37,7 @@ from syndicate.shares.ledger import (
 from syndicate.store.schema import share, share_account
 
 if TYPE_CHECKING:
-    from syndicate.service import Service
+    from syndicate.shares.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def crashpoint(name: str) -> None:
 # -- claiming ---------------------------------------------------------------------------
 
 
-def claim(service: Service, owner: str, now: datetime | None = None) -> Job | None:
+def claim(outbox: Outbox, owner: str, now: datetime | None = None) -> Job | None:
     """Atomically lease one due job whose account is free, or None.
 
     Cost is O(accounts × log jobs), whatever the backlog: the free accounts come from
@@ -89,11 +89,11 @@ def claim(service: Service, owner: str, now: datetime | None = None) -> Job | No
     partial unique index on working jobs per account turns a lost race into an
     IntegrityError, and the savepoint lets us move on to the next candidate.
     """
-    now = now or service.now()
-    lease = timedelta(seconds=db.option(service, "lease_seconds", 120))
+    now = now or outbox.now()
+    lease = timedelta(seconds=outbox.option("lease_seconds", 120))
     # A claim lost to a power cut is harmless (nothing was sent; the job is due again),
     # and the in-flight commit that must reach the disk flushes it anyway.
-    with service.store.begin(durable=False) as conn:
+    with outbox.store.begin(durable=False) as conn:
         for candidate in due_candidates(conn, now):
             try:
                 with conn.begin_nested():
@@ -204,37 +204,37 @@ _EARLIEST_DUE = _earliest_due_query()
 # -- posting -----------------------------------------------------------------------------
 
 
-def process(service: Service, job: Job, owner: str) -> str:
+def process(outbox: Outbox, job: Job, owner: str) -> str:
     """Take a claimed job through in-flight to its recorded result; returns the end state."""
-    account = db.enabled_accounts(service).get(f"{job.network}:{job.account}")
-    adapter = _adapter(service, job.network)
-    started = _start(service, job, owner, account, adapter)
+    account = outbox.enabled_accounts().get(f"{job.network}:{job.account}")
+    adapter = _adapter(outbox, job.network)
+    started = _start(outbox, job, owner, account, adapter)
     if isinstance(started, str):
         return started
     assert account is not None and adapter is not None  # _start ended the job otherwise
     crashpoint("after_in_flight")
     try:
-        result = adapter.send(started, account, service.now())
+        result = adapter.send(started, account, outbox.now())
     except Exception as exc:  # the contract says never raise; if it does, assume sent
         log.error("adapter %s raised %s on share %s", job.network, type(exc).__name__, job.id)
         result = ShareResult(Outcome.UNKNOWN, reason=f"adapter raised {type(exc).__name__}")
     crashpoint("after_send")
-    state = record(service, job.id, result, owner)
+    state = record(outbox, job.id, result, owner)
     crashpoint("after_record")
     return state
 
 
 def _start(
-    service: Service,
+    outbox: Outbox,
     job: Job,
     owner: str,
     account: Account | None,
     adapter: ShareAdapter | None,
 ) -> ShareRequest | str:
     """Commit the job in flight and return its request, or end it here and return its state."""
-    article = service.store.get_article(job.article_id)
-    now = service.now()
-    with service.store.begin() as conn:
+    article = outbox.store.get_article(job.article_id)
+    now = outbox.now()
+    with outbox.store.begin() as conn:
         row = db.lock(conn, job.id)
         if row.state != State.CLAIMED or row.lease_owner != owner:
             return str(row.state)  # our lease expired and someone else moved it
@@ -244,7 +244,7 @@ def _start(
             why = "account not configured" if account is None else "no adapter installed"
             return _end(conn, row, State.HELD, owner, now, why, last_error_kind="config")
         try:
-            wait_until = _paced(conn, row, account, service, now)
+            wait_until = _paced(conn, row, account, outbox, now)
         except (ValueError, KeyError, TypeError) as exc:  # bad pacing or rate options
             why = f"bad pacing options for {account.key}: {exc}"
             return _end(conn, row, State.HELD, owner, now, why, last_error_kind="config")
@@ -252,17 +252,17 @@ def _start(
             detail = f"paced until {wait_until.isoformat()}"
             return _end(conn, row, State.PENDING, owner, now, detail, next_attempt_at=wait_until)
         try:
-            request = service.sharing.build_request(article, account, now, marker=row.share_key)
+            request = outbox.sharing.build_request(article, account, now, marker=row.share_key)
         except Exception as exc:  # any build failure is permanent for this job
             why = f"request could not be built: {exc}"
             return _end(conn, row, State.DEAD, owner, now, why, last_error_kind="build")
         preview = json.dumps(request.preview(), ensure_ascii=False)
-        if service.sharing.config.dry_run or account.options.get("dry_run"):
+        if outbox.sharing.config.dry_run or account.options.get("dry_run"):
             metrics.share_posts.labels(network=job.network, outcome="dry_run").inc()
             detail = "dry run: nothing sent"
             values = {"dry_run": True, "request_preview": preview, "sent_at": now}
             return _end(conn, row, State.SENT, owner, now, detail, **values)
-        lease = timedelta(seconds=db.option(service, "lease_seconds", 120))
+        lease = timedelta(seconds=outbox.option("lease_seconds", 120))
         db.move(
             conn,
             row,
@@ -278,9 +278,9 @@ def _start(
     return request
 
 
-def _adapter(service: Service, network: str) -> ShareAdapter | None:
+def _adapter(outbox: Outbox, network: str) -> ShareAdapter | None:
     try:
-        return service.sharing.adapter(network)
+        return outbox.sharing.adapter(network)
     except LookupError:
         return None
 
@@ -302,23 +302,23 @@ def _end(
 
 
 def _paced(
-    conn: Connection, row: Row[Any], account: Account, service: Service, now: datetime
+    conn: Connection, row: Row[Any], account: Account, outbox: Outbox, now: datetime
 ) -> datetime | None:
     """When pacing, a rate block or the token bucket says to wait: until when; else None.
 
     A wait that holds for the whole account (its sending history, the bucket) is stored
     as ``paced_until``, so claims skip the account instead of taking its jobs one by one.
     """
-    wait = _job_wait(conn, row, account, service, now)
+    wait = _job_wait(conn, row, account, outbox, now)
     if wait is not None and row.ready_at <= now:  # else the job's own start time holds it
         db.update_account(conn, row.network, row.account, paced_until=wait)
     return wait
 
 
 def _job_wait(
-    conn: Connection, row: Row[Any], account: Account, service: Service, now: datetime
+    conn: Connection, row: Row[Any], account: Account, outbox: Outbox, now: datetime
 ) -> datetime | None:
-    pacing = Pacing.from_options(account.options, service.settings.timezone)
+    pacing = Pacing.from_options(account.options, outbox.timezone)
     sends: list[datetime] = []
     if pacing.needs_history:
         sends = list(
@@ -351,13 +351,13 @@ def _job_wait(
     return None
 
 
-def record(service: Service, job_id: int, result: ShareResult, owner: str = "worker") -> str:
+def record(outbox: Outbox, job_id: int, result: ShareResult, owner: str = "worker") -> str:
     """Record one attempt's result on an in-flight job (docs/reliability.md §2.4)."""
-    now = service.now()
-    policy = RetryPolicy.from_options(db.ledger_options(service))
+    now = outbox.now()
+    policy = RetryPolicy.from_options(outbox.ledger)
     # Losing this commit to a power cut leaves the job in flight; the sweeper then calls
     # it unknown and reconciliation finds the post: never a second send.
-    with service.store.begin(durable=False) as conn:
+    with outbox.store.begin(durable=False) as conn:
         row = db.lock(conn, job_id)
         if row.state != State.IN_FLIGHT:
             # The sweeper already called it unknown; only a confirmed post can settle it.
@@ -418,18 +418,18 @@ def _outcome_label(decision: Any) -> str:
     return {State.RETRY_WAIT: "retry"}.get(decision.state, str(decision.state))
 
 
-def drain(service: Service, limit: int = 50, owner: str | None = None) -> int:
+def drain(outbox: Outbox, limit: int = 50, owner: str | None = None) -> int:
     """Claim and post due jobs, one at a time, up to *limit*; returns how many were taken.
 
     Once the service is stopping no new job is claimed; the one in hand is finished.
     """
     owner = owner or owner_id()
     for done in range(limit):
-        if service.stopping.is_set():
+        if outbox.stopping.is_set():
             return done
-        job = claim(service, owner)
+        job = claim(outbox, owner)
         if job is None:
             return done
         crashpoint("after_claim")
-        process(service, job, owner)
+        process(outbox, job, owner)
     return limit

@@ -21,17 +21,17 @@ from syndicate.shares.posting import posted_values
 from syndicate.store.schema import share
 
 if TYPE_CHECKING:
-    from syndicate.service import Service
+    from syndicate.shares.outbox import Outbox
 
 log = logging.getLogger(__name__)
 LOOKUP_WINDOW = timedelta(minutes=15)
 
 
-def sweep(service: Service, now: datetime | None = None) -> int:
+def sweep(outbox: Outbox, now: datetime | None = None) -> int:
     """Expired leases: claimed → pending (nothing sent), in_flight → unknown (maybe sent)."""
-    now = now or service.now()
+    now = now or outbox.now()
     working = (State.CLAIMED, State.IN_FLIGHT, State.RECONCILING)
-    with service.store.begin() as conn:
+    with outbox.store.begin() as conn:
         rows = db.rows(conn, share.c.state.in_(working), share.c.lease_until < now)
         for row in rows:
             if row.state == State.CLAIMED:
@@ -71,11 +71,11 @@ def sweep(service: Service, now: datetime | None = None) -> int:
     return len(rows)
 
 
-def reconcile(service: Service, owner: str, now: datetime | None = None, limit: int = 20) -> int:
+def reconcile(outbox: Outbox, owner: str, now: datetime | None = None, limit: int = 20) -> int:
     """Look unknown jobs up through their adapter: found → sent, else review (or resend)."""
-    now = now or service.now()
-    lease = timedelta(seconds=db.option(service, "lease_seconds", 120))
-    with service.store.begin() as conn:
+    now = now or outbox.now()
+    lease = timedelta(seconds=outbox.option("lease_seconds", 120))
+    with outbox.store.begin() as conn:
         rows = conn.execute(
             sa.select(share)
             .where(share.c.state == State.UNKNOWN)
@@ -95,13 +95,13 @@ def reconcile(service: Service, owner: str, now: datetime | None = None, limit: 
                 lease_until=now + lease,
             )
     for row in rows:
-        _reconcile_one(service, row, owner, now)
+        _reconcile_one(outbox, row, owner, now)
     return len(rows)
 
 
-def _reconcile_one(service: Service, row: Row[Any], owner: str, now: datetime) -> None:
-    account = db.enabled_accounts(service).get(f"{row.network}:{row.account}")
-    adapter = service.sharing.adapter(row.network) if account else None
+def _reconcile_one(outbox: Outbox, row: Row[Any], owner: str, now: datetime) -> None:
+    account = outbox.enabled_accounts().get(f"{row.network}:{row.account}")
+    adapter = outbox.sharing.adapter(row.network) if account else None
     found: ShareResult | None = None
     if account is None or adapter is None or not adapter.can_lookup:
         dst, detail = State.NEEDS_REVIEW, "no lookup possible: check the account by hand"
@@ -111,7 +111,7 @@ def _reconcile_one(service: Service, row: Row[Any], owner: str, now: datetime) -
             found = adapter.lookup(account, row.share_key, since)
         except Exception as exc:  # an inconclusive lookup: try again later
             found = ShareResult(Outcome.UNKNOWN, reason=f"lookup raised {type(exc).__name__}")
-        settle = timedelta(seconds=db.option(service, "settle_seconds", 60))
+        settle = timedelta(seconds=outbox.option("settle_seconds", 60))
         dst = after_lookup(
             found,
             authoritative=bool(adapter.capabilities().get("lookup_authoritative")),
@@ -124,7 +124,7 @@ def _reconcile_one(service: Service, row: Row[Any], owner: str, now: datetime) -
             State.NEEDS_REVIEW: "not found: check by hand",
             State.UNKNOWN: "lookup inconclusive",
         }[dst]
-    with service.store.begin() as conn:
+    with outbox.store.begin() as conn:
         current = db.lock(conn, row.id)
         if current.state != State.RECONCILING or current.lease_owner != owner:
             return

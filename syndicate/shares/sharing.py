@@ -17,12 +17,17 @@ import requests
 
 from syndicate import adapters as registry
 from syndicate import net
-from syndicate.adapters.base import Account, ShareAdapter, ShareRequest
-from syndicate.adapters.x_length import weighted_length
+from syndicate.adapters.base import (
+    Account,
+    NetworkFacts,
+    ShareAdapter,
+    ShareRequest,
+    network_facts,
+)
 from syndicate.content.text import grapheme_count
 from syndicate.errors import AdapterNotFound, ConfigError
 from syndicate.models import Article, Term
-from syndicate.shares import accounts as settings
+from syndicate.shares import accounts as share_config
 from syndicate.shares import markup, preview
 from syndicate.shares.compose import (
     Hashtag,
@@ -42,17 +47,9 @@ from syndicate.shares.ledger import Pacing, share_key
 from syndicate.shares.preview import Problem
 
 if TYPE_CHECKING:
-    from syndicate.service import Service
+    from syndicate.config import Settings
 
 
-DEFAULT_TEMPLATES = {
-    "x": "{title} {url} {hashtags}",
-    "facebook": "{title}\n\n{summary}",
-    "reddit": "{title}",
-    "linkedin": "{title}\n\n{summary}\n\n{hashtags}",
-}
-FALLBACK_TEMPLATE = "{title} {url}"
-DEFAULT_LIMITS = {"x": 280, "reddit": 300, "linkedin": 3000}
 DEFAULT_MAX_HASHTAGS = {"x": 2}
 MAX_HASHTAGS = 3
 # A cut headline keeps at least this many characters (graphemes) while hashtags remain to
@@ -77,11 +74,17 @@ class Composed:
 
 
 class Sharing:
-    """The share side of one service: config, accounts, adapters, composition, markup."""
+    """The share side: config, accounts, adapters, composition, markup."""
 
-    def __init__(self, service: Service, env: Mapping[str, str] | None = None) -> None:
-        self.service = service
-        self.config = settings.parse(service.settings.share)
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.config = share_config.parse(settings.share)
         self._env = os.environ if env is None else env
         self._adapters: dict[str, ShareAdapter] = {}
         self._session: requests.Session | None = None
@@ -112,17 +115,17 @@ class Sharing:
             accounts = {a.key: a for a in self._all_accounts()}
         except ConfigError as exc:
             return [*found, exc]
-        probe = _probe_article(self.service.now())
+        probe = _probe_article(self.clock())
         for spec in self.config.accounts:
             found += self._account_problems(spec, accounts[spec.key], probe, credentials)
         return found
 
     def _account_problems(
-        self, spec: settings.AccountSpec, account: Account, probe: Article, credentials: bool
+        self, spec: share_config.AccountSpec, account: Account, probe: Article, credentials: bool
     ) -> list[ConfigError]:
         found = []
         try:
-            Pacing.from_options(spec.options, self.service.settings.timezone)
+            Pacing.from_options(spec.options, self.settings.timezone)
         except ValueError as exc:
             found.append(ConfigError(spec.where, str(exc)))
         adapter = self._adapters.get(spec.network)
@@ -152,8 +155,8 @@ class Sharing:
 
     def _all_accounts(self) -> list[Account]:
         if self._accounts is None:
-            secrets = settings.read_secrets_file(self.service.settings.secrets_file)
-            self._accounts = settings.build_accounts(self.config.accounts, self._env, secrets)
+            secrets = share_config.read_secrets_file(self.settings.secrets_file)
+            self._accounts = share_config.build_accounts(self.config.accounts, self._env, secrets)
         return self._accounts
 
     def accounts(self) -> list[Account]:
@@ -182,7 +185,7 @@ class Sharing:
     def session(self) -> requests.Session:
         """The HTTP session every adapter shares."""
         if self._session is None:
-            agent = net.user_agent_for(self.service.settings.public_url)
+            agent = net.user_agent_for(self.settings.public_url)
             self._session = net.make_session(agent, env_proxies=True)
         return self._session
 
@@ -276,11 +279,12 @@ class Sharing:
             "url": url,
             "hashtags": hashtag_text(tags),
             "author": article.author,
-            "site": self.service.settings.site_title,
+            "site": self.settings.site_title,
         }
 
-    def _measure(self, network: str) -> Callable[[str], int]:
-        return weighted_length if network == "x" else len
+    def facts(self, network: str) -> NetworkFacts:
+        """The network's facts, as its adapter states them."""
+        return network_facts(self.adapter(network))
 
     def compose(self, article: Article, account: Account, marker: str | None = None) -> Composed:
         """The post for *account*: its template filled and fitted to the network's limit.
@@ -293,9 +297,10 @@ class Sharing:
             marker = share_key(article.id, network, account.name)
         url = self.tracked_url(article, network, account, marker)
         tags = self.post_hashtags(article, network, account)
-        template = self._option(network, account, "template", _default_template(network))
-        limit = self._option(network, account, "limit", DEFAULT_LIMITS.get(network))
-        measure = self._measure(network)
+        facts = self.facts(network)
+        template = self._option(network, account, "template", facts.default_template)
+        limit = self._option(network, account, "limit", facts.length_limit)
+        measure = facts.text_length
         text, cut, fits = _fit(
             template,
             self._values(article, url, tags),
@@ -303,7 +308,7 @@ class Sharing:
             lambda t: limit is None or 0 < measure(t) <= limit,
             int(self._option(network, account, "min_title", MIN_TITLE)),
         )
-        title = text if network == "reddit" else article.title
+        title = text if facts.title_is_text else article.title
         return Composed(text, url, title, tags, cut, fits)
 
     def build_request(
@@ -323,14 +328,15 @@ class Sharing:
         """The "Share on …" link for *network* (the account adds its UTM and ``via``)."""
         url = self.tracked_url(article, network, account)
         tags = self.post_hashtags(article, network, account)
-        template = self._option(network, account, "template", _default_template(network))
+        facts = self.facts(network)
+        template = self._option(network, account, "template", facts.default_template)
         # The intent carries URL and hashtags as parameters of their own, so the text
         # leaves them out; on X text, URL, hashtags and via together must fit the limit.
         values = {**self._values(article, url, tags), "url": "", "hashtags": ""}
         via = str(account.options.get("via", "")).lstrip("@") if account else ""
         extras = " ".join(p for p in (url, hashtag_text(tags), f"via @{via}" if via else "") if p)
-        limit = self._option(network, account, "limit", DEFAULT_LIMITS.get(network))
-        measure = self._measure(network)
+        limit = self._option(network, account, "limit", facts.length_limit)
+        measure = facts.text_length
         text, _, _ = _fit(
             template,
             values,
@@ -338,7 +344,7 @@ class Sharing:
             lambda t: limit is None or measure(f"{t} {extras}".strip()) <= limit,
             int(self._option(network, account, "min_title", MIN_TITLE)),
         )
-        title = text if network == "reddit" else article.title
+        title = text if facts.title_is_text else article.title
         return self.adapter(network).intent_url(
             article, account, text=text, url=url, title=title, hashtags=tags
         )
@@ -368,7 +374,7 @@ class Sharing:
         return markup.meta_tags(
             article,
             canonical_url=self.canonical_url(article),
-            site_name=self.service.settings.site_title,
+            site_name=self.settings.site_title,
             twitter_site=self.config.twitter_site,
             facebook_app_id=self.config.facebook_app_id,
         )
@@ -408,10 +414,6 @@ class Sharing:
                     )
                 )
         return problems
-
-
-def _default_template(network: str) -> str:
-    return DEFAULT_TEMPLATES.get(network, FALLBACK_TEMPLATE)
 
 
 def _fit(
@@ -456,9 +458,9 @@ def _shorten_value(
     return shorten_to_fit(values[name], lambda v: fits(render(template, {**values, name: v})))
 
 
-def _missing_credential(spec: settings.AccountSpec, name: str) -> ConfigError:
+def _missing_credential(spec: share_config.AccountSpec, name: str) -> ConfigError:
     key = name.split()[0]
-    variable = settings.env_key(spec.network, spec.name) + key.upper()
+    variable = share_config.env_key(spec.network, spec.name) + key.upper()
     return ConfigError(
         spec.where,
         f"{spec.key}: credential {name} is missing: set {variable}, or {key} under "

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
+from syndicate import adapters as registry
+from syndicate.errors import AdapterNotFound
 from syndicate.shares.ledger import State
-from syndicate.store.schema import article, share, share_account, share_event, worker_heartbeat
+from syndicate.store.schema import share, share_account, share_event, worker_heartbeat
 
 if TYPE_CHECKING:
-    from syndicate.service import Service
+    from syndicate.store import Store
 
 LIST_FIELDS = (
     "article",
@@ -26,11 +28,18 @@ LIST_FIELDS = (
     "last_error",
 )
 UNKNOWN_ALERT_AFTER = timedelta(minutes=10)
-LABELS = {"x": "X", "linkedin": "LinkedIn", "facebook": "Facebook", "reddit": "Reddit"}
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def network_label(network: str) -> str:
+    """The network's name as its adapter spells it ("LinkedIn"), else capitalised."""
+    try:
+        return registry.load(network).label
+    except AdapterNotFound:
+        return network.capitalize()
 
 
 def job_dict(row: Row[Any]) -> dict[str, Any]:
@@ -55,7 +64,7 @@ def job_dict(row: Row[Any]) -> dict[str, Any]:
 
 
 def list_jobs(
-    service: Service,
+    store: Store,
     *,
     article: str | None = None,
     state: str | None = None,
@@ -71,51 +80,51 @@ def list_jobs(
     ):
         if value:
             query = query.where(column == value)
-    with service.store.read() as conn:
+    with store.read() as conn:
         return [job_dict(r) for r in conn.execute(query)]
 
 
-def get_job(service: Service, job_id: int) -> dict[str, Any] | None:
+def get_job(store: Store, job_id: int) -> dict[str, Any] | None:
     """One job by id, or None."""
-    with service.store.read() as conn:
+    with store.read() as conn:
         row = conn.execute(sa.select(share).where(share.c.id == job_id)).first()
     return job_dict(row) if row is not None else None
 
 
-def jobs_for_article(service: Service, article_id: str) -> list[dict[str, Any]]:
+def jobs_for_article(store: Store, article_id: str) -> list[dict[str, Any]]:
     """Every job of one article (for the article's share JSON), by network and account."""
     query = (
         sa.select(share)
         .where(share.c.article_id == article_id)
         .order_by(share.c.network, share.c.account)
     )
-    with service.store.read() as conn:
+    with store.read() as conn:
         return [job_dict(r) for r in conn.execute(query)]
 
 
-def marker_for(service: Service, article_id: str, network: str, account: str) -> str | None:
+def marker_for(store: Store, article_id: str, network: str, account: str) -> str | None:
     """The share key of the article's job on the account, or None when it has none yet."""
     query = sa.select(share.c.share_key).where(
         share.c.article_id == article_id, share.c.network == network, share.c.account == account
     )
-    with service.store.read() as conn:
+    with store.read() as conn:
         value: str | None = conn.execute(query).scalar()
     return value
 
 
-def request_preview(service: Service, job_id: int) -> str | None:
+def request_preview(store: Store, job_id: int) -> str | None:
     """The recorded (redacted) request of a job: what was, or in a dry run would be, sent."""
-    with service.store.read() as conn:
+    with store.read() as conn:
         value = conn.execute(sa.select(share.c.request_preview).where(share.c.id == job_id))
         return value.scalar()
 
 
-def events(service: Service, job_id: int) -> list[dict[str, Any]]:
+def events(store: Store, job_id: int) -> list[dict[str, Any]]:
     """The audit trail of one job, oldest first."""
     query = (
         sa.select(share_event).where(share_event.c.share_id == job_id).order_by(share_event.c.id)
     )
-    with service.store.read() as conn:
+    with store.read() as conn:
         return [
             {
                 "at": _iso(e.at),
@@ -128,17 +137,16 @@ def events(service: Service, job_id: int) -> list[dict[str, Any]]:
         ]
 
 
-def alerts(service: Service, now: datetime | None = None) -> list[dict[str, Any]]:
+def alerts(store: Store, now: datetime) -> list[dict[str, Any]]:
     """What needs a human: held accounts, jobs to review, old unknowns, dead jobs."""
-    now = now or service.now()
     found: list[dict[str, Any]] = []
-    with service.store.read() as conn:
+    with store.read() as conn:
         for acct in conn.execute(
             sa.select(share_account)
             .where(share_account.c.held_reason.is_not(None))
             .order_by(share_account.c.network)
         ):
-            label = LABELS.get(acct.network, acct.network.capitalize())
+            label = network_label(acct.network)
             found.append(
                 {
                     "kind": "reconnect",
@@ -168,17 +176,11 @@ def alerts(service: Service, now: datetime | None = None) -> list[dict[str, Any]
     return found
 
 
-def articles_with_jobs(service: Service, limit: int = 50) -> list[dict[str, Any]]:
+def articles_with_jobs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
     """Recent articles with each of their jobs, for the operator page."""
-    with service.store.read() as conn:
-        arts = conn.execute(
-            sa.select(
-                article.c.id, article.c.title, article.c.url, article.c.published, article.c.status
-            )
-            .order_by(article.c.published.desc(), article.c.id.desc())
-            .limit(limit)
-        ).all()
-        ids = [a.id for a in arts]
+    arts = store.article_summaries(limit)
+    ids = [a.id for a in arts]
+    with store.read() as conn:
         rows = (
             conn.execute(
                 sa.select(share)
@@ -207,18 +209,17 @@ def articles_with_jobs(service: Service, limit: int = 50) -> list[dict[str, Any]
 # -- numbers for /metrics and /readyz -----------------------------------------------------
 
 
-def state_counts(service: Service) -> dict[str, int]:
+def state_counts(store: Store) -> dict[str, int]:
     """How many jobs are in each state (every state listed, zeros included)."""
-    with service.store.read() as conn:
+    with store.read() as conn:
         rows = conn.execute(sa.select(share.c.state, sa.func.count()).group_by(share.c.state))
         counts = {state: count for state, count in rows}
     return {s.value: int(counts.get(s.value, 0)) for s in State}
 
 
-def oldest_pending_age(service: Service, now: datetime | None = None) -> float:
+def oldest_pending_age(store: Store, now: datetime) -> float:
     """Seconds the longest-due pending job has waited past its due time (0 if none)."""
-    now = now or service.now()
-    with service.store.read() as conn:
+    with store.read() as conn:
         oldest: datetime | None = conn.execute(
             sa.select(sa.func.min(share.c.next_attempt_at)).where(
                 share.c.state.in_((State.PENDING, State.RETRY_WAIT))
@@ -229,20 +230,20 @@ def oldest_pending_age(service: Service, now: datetime | None = None) -> float:
     return max((now - oldest).total_seconds(), 0.0)
 
 
-def outcome_counts(service: Service) -> dict[tuple[str, str], int]:
+def outcome_counts(store: Store) -> dict[tuple[str, str], int]:
     """Posting outcomes so far, from the audit trail: (network, outcome) → count."""
     query = (
         sa.select(share_event.c.network, share_event.c.to_state, sa.func.count())
         .where(share_event.c.from_state.in_((State.IN_FLIGHT, State.RECONCILING)))
         .group_by(share_event.c.network, share_event.c.to_state)
     )
-    with service.store.read() as conn:
+    with store.read() as conn:
         return {(n, s): int(c) for n, s, c in conn.execute(query)}
 
 
-def last_heartbeat(service: Service) -> datetime | None:
+def last_heartbeat(store: Store) -> datetime | None:
     """When any worker last reported alive."""
-    with service.store.read() as conn:
+    with store.read() as conn:
         value: datetime | None = conn.execute(
             sa.select(sa.func.max(worker_heartbeat.c.beat_at))
         ).scalar()

@@ -406,6 +406,18 @@ class Store:
         with self.read() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def article_summaries(self, limit: int) -> list[Any]:
+        """Id, title, URL, published time and status of the newest articles, any status."""
+        query = (
+            sa.select(
+                article.c.id, article.c.title, article.c.url, article.c.published, article.c.status
+            )
+            .order_by(article.c.published.desc(), article.c.id.desc())
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return list(conn.execute(query).all())
+
     def version(self) -> int:
         """A number that grows whenever any article changes."""
         with self.read() as conn:

@@ -13,12 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from syndicate import shares
-from syndicate.service import Service
 from syndicate.shares import view as shares_view
 from syndicate.shares.ledger import ACTIONS, ShareActionError, ShareNotFound, State
-from syndicate.web import service_of
 from syndicate.web.auth import require_token
 from syndicate.web.errors import json_error
+from syndicate.web.parts import WebParts, parts_of
 
 bp = Blueprint("admin", __name__)
 
@@ -29,8 +28,8 @@ PAGE_POLICY = (
 )
 
 
-def _service() -> Service:
-    return service_of(current_app)
+def _service() -> WebParts:
+    return parts_of(current_app)
 
 
 def _with_actions(job: dict[str, Any]) -> dict[str, Any]:
@@ -54,14 +53,14 @@ def page() -> Response:
 def overview() -> Response:
     """Recent articles with each network's share state, alerts and state counts."""
     service = _service()
-    articles = shares_view.articles_with_jobs(service, limit=_limit(50))
+    articles = shares_view.articles_with_jobs(service.store, limit=_limit(50))
     for item in articles:
         item["shares"] = [_with_actions(j) for j in item["shares"]]
     return jsonify(
         {
             "articles": articles,
-            "alerts": shares_view.alerts(service),
-            "counts": shares_view.state_counts(service),
+            "alerts": shares_view.alerts(service.store, service.now()),
+            "counts": shares_view.state_counts(service.store),
         }
     )
 
@@ -80,7 +79,7 @@ def list_shares() -> Response:
             },
         )
     jobs = shares_view.list_jobs(
-        _service(),
+        _service().store,
         article=request.args.get("article") or None,
         state=state,
         network=request.args.get("network") or None,
@@ -94,14 +93,14 @@ def list_shares() -> Response:
 def show_share(job_id: int) -> Response:
     """One job with its audit trail and its recorded (redacted) request."""
     service = _service()
-    job = shares_view.get_job(service, job_id)
+    job = shares_view.get_job(service.store, job_id)
     if job is None:
         return json_error(404, f"no share job with id {job_id}")
     return jsonify(
         _with_actions(job)
         | {
-            "events": shares_view.events(service, job_id),
-            "request": shares_view.request_preview(service, job_id),
+            "events": shares_view.events(service.store, job_id),
+            "request": shares_view.request_preview(service.store, job_id),
         }
     )
 
@@ -127,7 +126,12 @@ def act(job_id: int, action: str) -> Response:
         return json_error(400, "bad fields", fields=problems)
     try:
         job = shares.act(
-            _service(), job_id, action, actor="operator:api", posted=posted, permalink=permalink
+            _service().outbox,
+            job_id,
+            action,
+            actor="operator:api",
+            posted=posted,
+            permalink=permalink,
         )
     except ShareNotFound:
         return json_error(404, f"no share job with id {job_id}")

@@ -14,11 +14,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from syndicate.errors import IngestError, StoreError
+from syndicate.ingest.poll_record import poll_outcomes
 from syndicate.models import FEED_FORMATS, Article, FeedSpec
-from syndicate.service import Service
-from syndicate.web import service_of
 from syndicate.web.auth import require_token
 from syndicate.web.errors import http_error, json_error
+from syndicate.web.parts import WebParts, parts_of
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.app_errorhandler(HTTPException)(http_error)
@@ -51,8 +51,8 @@ def _store_error(exc: StoreError) -> Response:
     return json_error(503, "the database is unavailable; try again", headers={"Retry-After": "5"})
 
 
-def _service() -> Service:
-    return service_of(current_app)
+def _service() -> WebParts:
+    return parts_of(current_app)
 
 
 def read_json_object() -> dict[str, Any]:
@@ -84,7 +84,7 @@ def _more_body() -> bool:
         return False
 
 
-def checked_fields(raw: dict[str, Any], service: Service) -> dict[str, Any]:
+def checked_fields(raw: dict[str, Any], service: WebParts) -> dict[str, Any]:
     """The known fields of *raw*; raises ApiError (422) if any field is unknown.
 
     The 422 then names every other bad field too, so one round trip shows them all.
@@ -126,7 +126,7 @@ def feeds_of(item: Article, specs: list[FeedSpec]) -> list[FeedSpec]:
     ]
 
 
-def article_json(item: Article, service: Service) -> dict[str, Any]:
+def article_json(item: Article, service: WebParts) -> dict[str, Any]:
     """The API's view of an article: every field, plus the feeds it appears in."""
     publisher = service.publisher
     image = item.image
@@ -171,7 +171,7 @@ def put_article() -> tuple[Response, int, dict[str, str]]:
     known = checked_fields(read_json_object(), service)
     try:
         # Validates every field; matches an existing article by id, else canonical URL.
-        changes = ingest_raw(service, [known], source="api")
+        changes = ingest_raw(service.intake, [known], source="api")
     except IngestError as exc:
         raise ApiError(json_error(422, "invalid article", fields=exc.problems)) from None
     except (TypeError, ValueError) as exc:
@@ -247,6 +247,5 @@ def delete_article(article_id: str) -> Response:
 @require_token
 def list_upstreams() -> Response:
     """Each upstream feed with its last poll: outcome, counts and every problem's reason."""
-    from syndicate.ingest.poll_record import poll_outcomes
-
-    return jsonify({"upstreams": poll_outcomes(_service())})
+    service = _service()
+    return jsonify({"upstreams": poll_outcomes(service.store, service.settings.upstream)})

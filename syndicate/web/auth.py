@@ -10,8 +10,8 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, request
 
-from syndicate.web import service_of
 from syndicate.web.errors import json_error
+from syndicate.web.parts import parts_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +49,7 @@ def require_token(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        expected = service_of(current_app).settings.api_token
+        expected = parts_of(current_app).settings.api_token
         if not token_matches(request.headers.get("Authorization"), expected):
             return unauthorized()
         return view(*args, **kwargs)

@@ -6,16 +6,14 @@ exists here exactly when it exists under /feeds/.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from syndicate.web.feeds import feed_links
-
-if TYPE_CHECKING:
-    from syndicate.service import Service
-
+from syndicate.feeds.render import MEDIA_TYPES
+from syndicate.models import FEED_FORMATS
+from syndicate.web.parts import WebParts
 
 # Headings of /feeds/, in order: (kind of feed, heading, what the section holds).
 INDEX_SECTIONS = (
@@ -27,7 +25,28 @@ INDEX_SECTIONS = (
 )
 
 
-def feed_index(service: Service) -> list[dict[str, Any]]:
+def feed_links(service: WebParts, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Every feed (or those named) with its URL and media type in each format."""
+    publisher = service.publisher
+    wanted = set(names) if names is not None else None
+    listing = []
+    for spec in publisher.specs():
+        if wanted is not None and spec.name not in wanted:
+            continue
+        formats = [
+            {
+                "format": fmt,
+                "label": {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}[fmt],
+                "url": publisher.self_url(spec.name, fmt),
+                "type": MEDIA_TYPES[fmt].split(";")[0],
+            }
+            for fmt in FEED_FORMATS
+        ]
+        listing.append({"spec": spec, "formats": formats})
+    return listing
+
+
+def feed_index(service: WebParts) -> list[dict[str, Any]]:
     """/feeds/ as data: sections with a heading, each feed with its label, addresses,
     number of items and the time of its newest entry."""
     publisher = service.publisher

@@ -27,9 +27,9 @@ from syndicate import metrics
 from syndicate.feeds.render import MEDIA_TYPES
 from syndicate.models import FEED_FORMATS, FeedFormat
 from syndicate.publish import FileStamp, file_stamp
-from syndicate.service import Service
-from syndicate.web import service_of
 from syndicate.web.errors import json_error, wants_json
+from syndicate.web.feed_index import feed_index, feed_links
+from syndicate.web.parts import WebParts, parts_of
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -149,7 +149,7 @@ class FeedUnavailable(Exception):
 class FeedFiles:
     """The cache of feed files of one app: file identity -> ready answers."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: WebParts) -> None:
         self.service = service
         settings = service.settings
         self.max_age = settings.feed_ttl * 60
@@ -260,7 +260,7 @@ class FeedFiles:
 
 @bp.record_once
 def _setup(state: Any) -> None:
-    files = state.app.extensions[_EXTENSION_KEY] = FeedFiles(service_of(state.app))
+    files = state.app.extensions[_EXTENSION_KEY] = FeedFiles(parts_of(state.app))
     state.app.wsgi_app = FastPath(state.app.wsgi_app, files)
 
 
@@ -420,34 +420,11 @@ def feed(name: str, extension: str) -> Response:
     return _counted(conditional_response(cached))
 
 
-def feed_links(service: Service, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """Every feed (or those named) with its URL and media type in each format."""
-    publisher = service.publisher
-    wanted = set(names) if names is not None else None
-    listing = []
-    for spec in publisher.specs():
-        if wanted is not None and spec.name not in wanted:
-            continue
-        formats = [
-            {
-                "format": fmt,
-                "label": {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}[fmt],
-                "url": publisher.self_url(spec.name, fmt),
-                "type": MEDIA_TYPES[fmt].split(";")[0],
-            }
-            for fmt in FEED_FORMATS
-        ]
-        listing.append({"spec": spec, "formats": formats})
-    return listing
-
-
 @bp.get("/feeds/")
 def index() -> str:
     """Every feed under a heading per kind, each with its address to copy, its number of
     items and its last update; every feed is advertised for autodiscovery."""
-    from syndicate.web.feed_index import feed_index
-
-    service = service_of(current_app)
+    service = parts_of(current_app)
     return render_template(
         "feeds_index.html",
         settings=service.settings,

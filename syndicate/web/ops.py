@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
-from syndicate import metrics
+from syndicate.ingest.poll_record import poll_outcomes
+from syndicate.models import UpstreamSpec
 from syndicate.shares import view as shares_view
-from syndicate.web import service_of
+from syndicate.store import Store
 from syndicate.web.auth import token_matches, unauthorized
+from syndicate.web.parts import WebParts, parts_of
 
 bp = Blueprint("ops", __name__)
 
@@ -28,12 +34,12 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """Ready when the database answers, a worker beat recently and feeds/ is writable."""
-    service = service_of(current_app)
+    service = parts_of(current_app)
     problems: dict[str, str] = {}
     beat = None
     try:
         service.store.ping()
-        beat = shares_view.last_heartbeat(service)
+        beat = shares_view.last_heartbeat(service.store)
     except Exception as exc:  # any database failure means "not ready", with the reason
         problems["database"] = f"unreachable: {type(exc).__name__}"
     if "database" not in problems:
@@ -55,14 +61,89 @@ def readyz() -> tuple[Response, int]:
 @bp.get("/metrics")
 def prometheus() -> Response:
     """Prometheus text: process metrics plus ledger numbers read from the database."""
-    service = service_of(current_app)
+    service = parts_of(current_app)
     if service.settings.metrics_token and not token_matches(
         request.headers.get("Authorization"), service.settings.api_token
     ):
         return unauthorized()
-    text = generate_latest(REGISTRY) + generate_latest(metrics.ledger_registry(service))
+    text = generate_latest(REGISTRY) + generate_latest(ledger_registry(service))
     return Response(
         text,
         mimetype=CONTENT_TYPE_LATEST.split(";")[0],
         headers={"Content-Type": CONTENT_TYPE_LATEST},
     )
+
+
+class LedgerCollector(Collector):
+    """Share-ledger numbers read from the database at scrape time.
+
+    They come from the database rather than process memory, so any web process shows
+    what every worker did (the ledger is shared; counters in a worker are not).
+    """
+
+    def __init__(self, store: Store, now: Callable[[], datetime]) -> None:
+        self.store = store
+        self.now = now
+
+    def collect(self) -> Iterator[Metric]:
+        jobs = GaugeMetricFamily("syndicate_share_jobs", "Share jobs by state.", labels=["state"])
+        for state, count in shares_view.state_counts(self.store).items():
+            jobs.add_metric([state], count)
+        yield jobs
+        yield GaugeMetricFamily(
+            "syndicate_share_oldest_pending_age_seconds",
+            "How long the most overdue pending share has waited past its due time.",
+            value=shares_view.oldest_pending_age(self.store, self.now()),
+        )
+        posts = CounterMetricFamily(
+            "syndicate_share_outcomes",
+            "Posting outcomes recorded in the ledger, all workers.",
+            labels=["network", "outcome"],
+        )
+        for (network, outcome), count in sorted(shares_view.outcome_counts(self.store).items()):
+            posts.add_metric([network, outcome], count)
+        yield posts
+        beat = shares_view.last_heartbeat(self.store)
+        if beat is not None:
+            yield GaugeMetricFamily(
+                "syndicate_worker_heartbeat_age_seconds",
+                "Seconds since a worker last beat.",
+                value=max((self.now() - beat).total_seconds(), 0.0),
+            )
+
+
+class UpstreamCollector(Collector):
+    """Upstream polls by upstream and outcome, and their entries by result, from the
+    database (every worker's polls, whichever process is scraped)."""
+
+    def __init__(self, store: Store, upstreams: Sequence[UpstreamSpec]) -> None:
+        self.store = store
+        self.upstreams = upstreams
+
+    def collect(self) -> Iterator[Metric]:
+        polls = CounterMetricFamily(
+            "syndicate_upstream_polls", "Upstream polls by upstream and outcome.",
+            labels=["upstream", "outcome"],
+        )  # fmt: skip
+        entries = CounterMetricFamily(
+            "syndicate_upstream_entries",
+            "Upstream entries by upstream and result (created, updated, unchanged, "
+            "rejected, repeated).",
+            labels=["upstream", "result"],
+        )
+        for outcome in poll_outcomes(self.store, self.upstreams):
+            totals = outcome["totals"]
+            for name, count in sorted(totals["polls"].items()):
+                polls.add_metric([outcome["name"], name], count)
+            for name, count in sorted(totals["entries"].items()):
+                entries.add_metric([outcome["name"], name], count)
+        yield polls
+        yield entries
+
+
+def ledger_registry(service: WebParts) -> CollectorRegistry:
+    """A registry holding the collectors that read the database, for one scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LedgerCollector(service.store, service.clock))
+    registry.register(UpstreamCollector(service.store, service.settings.upstream))
+    return registry

@@ -6,8 +6,8 @@ from flask import Blueprint, Response, current_app, render_template
 from markupsafe import Markup
 
 from syndicate.content.sanitize import sanitize_html
-from syndicate.web import pages_of, service_of
-from syndicate.web.feeds import feed_links
+from syndicate.web.feed_index import feed_links
+from syndicate.web.parts import pages_of, parts_of
 
 bp = Blueprint("pages", __name__)
 
@@ -18,7 +18,7 @@ LATEST_ON_HOME = 10
 @bp.get("/")
 def home() -> str:
     """What this service is: the feeds, the latest articles, the feed list and the admin."""
-    service = service_of(current_app)
+    service = parts_of(current_app)
     return render_template(
         "home.html",
         settings=service.settings,
@@ -30,7 +30,7 @@ def home() -> str:
 @bp.get("/articles/<article_id>")
 def article(article_id: str) -> Response:
     """A simple, accessible page of one article; 404 if unknown, 410 once unpublished."""
-    service = service_of(current_app)
+    service = parts_of(current_app)
     item = service.store.get_article(article_id)
     if item is None:
         page = render_template("article_missing.html", settings=service.settings, gone=False)

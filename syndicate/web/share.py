@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +18,11 @@ from markupsafe import Markup
 from syndicate.adapters.base import Account, redact
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.models import Article
-from syndicate.service import Service
+from syndicate.shares import view as shares_view
 from syndicate.shares.accounts import secret_values
-from syndicate.web import pages_of, service_of
 from syndicate.web.auth import require_token
 from syndicate.web.errors import json_error
+from syndicate.web.parts import WebParts, pages_of, parts_of
 
 bp = Blueprint("share", __name__)
 
@@ -44,8 +43,8 @@ def _misconfigured(exc: ConfigError) -> Response:
     return json_error(503, f"sharing is misconfigured: {exc}")
 
 
-def _service() -> Service:
-    return service_of(current_app)
+def _service() -> WebParts:
+    return parts_of(current_app)
 
 
 def _article(article_id: str, *, published_only: bool) -> Article:
@@ -63,14 +62,13 @@ def share_preview(article_id: str) -> Response:
     article = _article(article_id, published_only=False)
     sharing = service.sharing
     jobs = _jobs(service, article.id)
-    markers = {_job_account(j): str(j["share_key"]) for j in jobs or [] if j.get("share_key")}
+    markers = {_job_account(j): str(j["share_key"]) for j in jobs if j.get("share_key")}
     shares = [
         _account_entry(service, article, account, markers.get(account.key))
         for account in sharing.accounts()
     ]
-    if jobs is not None:
-        for entry in shares:
-            entry["jobs"] = [j for j in jobs if _job_account(j) == entry["key"]]
+    for entry in shares:
+        entry["jobs"] = [j for j in jobs if _job_account(j) == entry["key"]]
     body: dict[str, Any] = {
         "article": article.id,
         "status": article.status,
@@ -80,14 +78,13 @@ def share_preview(article_id: str) -> Response:
             for network, url in sharing.intent_urls(article).items()
         ],
         "shares": shares,
+        "jobs": jobs,
     }
-    if jobs is not None:
-        body["jobs"] = jobs
     return jsonify(body)
 
 
 def _account_entry(
-    service: Service, article: Article, account: Account, marker: str | None
+    service: WebParts, article: Article, account: Account, marker: str | None
 ) -> dict[str, Any]:
     """One account's intent, text and request; *marker* is its job's share key, if any."""
     sharing = service.sharing
@@ -114,14 +111,9 @@ def _account_entry(
     return redacted
 
 
-def _jobs(service: Service, article_id: str) -> list[dict[str, Any]] | None:
-    """The ledger's jobs for the article, when the ledger is installed."""
-    try:
-        from syndicate.shares.view import jobs_for_article
-    except ImportError:
-        return None
-    finder: Callable[[Service, str], Any] = jobs_for_article
-    return [_jsonable(job) for job in finder(service, article_id)]
+def _jobs(service: WebParts, article_id: str) -> list[dict[str, Any]]:
+    """The ledger's jobs for the article."""
+    return [_jsonable(job) for job in shares_view.jobs_for_article(service.store, article_id)]
 
 
 def _job_account(job: dict[str, Any]) -> str:

@@ -11,8 +11,9 @@ import functools
 import logging
 import operator
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,35 +25,21 @@ from apscheduler.events import (
     JobEvent,
 )
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.util import ref_to_obj
 from filelock import FileLock, Timeout
 
 from syndicate import metrics
 from syndicate.errors import ConfigError
-from syndicate.service import Service
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Tick:
-    """One periodic job: an importable function taking the service, and its interval."""
+    """One periodic job: a call on the part it drives, and its interval in seconds."""
 
     id: str
-    func: str
-    interval: Callable[[Service], float]
-
-
-TICKS: tuple[Tick, ...] = (
-    Tick("scan_folder", "syndicate.ingest.folder:scan_job", lambda s: s.settings.scan_interval),
-    Tick("poll_upstream", "syndicate.ingest.upstream:poll_job", lambda s: 5),
-    Tick("render_feeds", "syndicate.publish:render_job", lambda s: s.settings.render_interval),
-    Tick("ping_hubs", "syndicate.publish:ping_job", lambda s: 5),
-    Tick("drain_shares", "syndicate.shares:drain_job", lambda s: 1),
-    Tick("sweep_leases", "syndicate.shares:sweep_job", lambda s: 15),
-    Tick("reconcile_shares", "syndicate.shares:reconcile_job", lambda s: 30),
-    Tick("heartbeat", "syndicate.shares:heartbeat_job", lambda s: 5),
-)
+    func: Callable[[], object]
+    seconds: float
 
 
 class WorkerLock:
@@ -90,23 +77,20 @@ class WorkerLock:
             self._lock.release()
 
 
-def add_ticks(scheduler: BaseScheduler, service: Service, ticks: tuple[Tick, ...] = TICKS) -> None:
+def add_ticks(scheduler: BaseScheduler, ticks: Iterable[Tick], start: datetime) -> None:
     """Register every tick with explicit ids, coalescing and no overlap with itself."""
     for tick in ticks:
-        func = ref_to_obj(tick.func)
-        interval = tick.interval(service)
         scheduler.add_job(
-            func,
+            tick.func,
             "interval",
-            args=[service],
             id=tick.id,
             name=tick.id,
-            seconds=interval,
+            seconds=tick.seconds,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=max(2, int(2 * interval)),
+            misfire_grace_time=max(2, int(2 * tick.seconds)),
             replace_existing=True,
-            next_run_time=service.now(),
+            next_run_time=start,
         )
 
 
@@ -144,10 +128,10 @@ def _not_a_skip(record: logging.LogRecord) -> bool:
     return "maximum number of running instances reached" not in record.getMessage()
 
 
-def worker_lock(service: Service) -> WorkerLock | None:
+def worker_lock(dialect: str, data_dir: Path) -> WorkerLock | None:
     """The SQLite single-worker lock, or None on PostgreSQL (the row claims suffice)."""
-    if service.store.dialect == "sqlite":
-        return WorkerLock(service.settings.data_dir / "scheduler.lock")
+    if dialect == "sqlite":
+        return WorkerLock(data_dir / "scheduler.lock")
     return None
 
 

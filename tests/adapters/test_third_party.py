@@ -16,10 +16,10 @@ from syndicate import adapters
 from syndicate.adapters.base import Account, Outcome
 from syndicate.cli import main
 from syndicate.config import Settings
-from syndicate.service import Service
 from syndicate.shares import posting
 from syndicate.shares import view as shares_view
 from syndicate.testing import NOW, check_adapter, make_article
+from syndicate.wiring import Wiring
 from tests.adapters.conftest import canned
 
 MODULE = """
@@ -132,14 +132,14 @@ def test_third_party_adapter_through_config_and_ledger(
             "accounts": [{"network": "mastodon", "name": "newsdesk"}],
         }
         configured = settings.replace(database_url=database_url, secrets_file=secrets, share=share)
-        service = Service.open(configured, clock=lambda: NOW)
+        service = Wiring.open(configured, clock=lambda: NOW)
         try:
             service.sharing.validate()
             service.store.upsert_article(make_article(), NOW)
-            [queued] = shares_view.list_jobs(service)
+            [queued] = shares_view.list_jobs(service.store)
             assert (queued["network"], queued["state"]) == ("mastodon", "pending")
-            assert posting.drain(service) == 1
-            [job] = shares_view.list_jobs(service)
+            assert posting.drain(service.outbox) == 1
+            [job] = shares_view.list_jobs(service.store)
             intent = service.sharing.intent_url(make_article(), "mastodon")
         finally:
             service.close()
@@ -157,3 +157,36 @@ def test_adapters_command_lists_third_party(mastodon_installed: None) -> None:
     result = CliRunner().invoke(main, ["adapters"])
     assert result.exit_code == 0, result.output
     assert {"mastodon", "x", "facebook", "reddit", "linkedin"} <= set(result.output.splitlines())
+
+
+def test_third_party_adapter_states_its_network_facts(
+    mastodon_installed: None,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Composition takes the template, limit, length rule and title rule from the adapter."""
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[mastodon.newsdesk]\ntoken = "mast-TOPSECRET"\n', encoding="utf-8")
+    share = {"labels": ["mastodon"], "accounts": [{"network": "mastodon", "name": "newsdesk"}]}
+    service = Wiring.open(settings.replace(secrets_file=secrets, share=share), clock=lambda: NOW)
+    try:
+        sharing = service.sharing
+        acct = sharing.account("mastodon:newsdesk")
+        story = make_article(title="Flood waters recede", summary="Roads reopen " * 10)
+        plain = sharing.compose(story, acct)  # states nothing: the defaults
+        assert (plain.text, plain.title, plain.cut) == (
+            f"{story.title} {plain.url}",
+            story.title,
+            False,
+        )
+        cls = adapters.load("mastodon")
+        monkeypatch.setattr(cls, "default_template", "{title}: {summary}", raising=False)
+        monkeypatch.setattr(cls, "length_limit", 60, raising=False)
+        monkeypatch.setattr(cls, "text_length", staticmethod(lambda s: 2 * len(s)), raising=False)
+        monkeypatch.setattr(cls, "title_is_text", True, raising=False)
+        stated = sharing.compose(story, acct)
+    finally:
+        service.close()
+    assert stated.text.startswith("Flood waters recede: Roads") and stated.cut and stated.fits
+    assert 2 * len(stated.text) <= 60 and stated.title == stated.text

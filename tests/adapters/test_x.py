@@ -156,7 +156,7 @@ CASES = [
     (400, {"title": "Invalid Request", "status": 400}, {}, Outcome.PERMANENT, {}),
     (401, {"title": "Unauthorized", "status": 401}, {}, Outcome.AUTH, {}),
     (500, {"title": "Internal Error"}, {}, Outcome.UNKNOWN, {}),
-    (503, {"title": "Service Unavailable"}, {"Retry-After": "120"}, Outcome.RETRY, {}),
+    (503, {"title": "Wiring Unavailable"}, {"Retry-After": "120"}, Outcome.RETRY, {}),
     (201, b"<html>ok</html>", {"Content-Type": "text/html"}, Outcome.UNKNOWN, {}),
 ]
 
