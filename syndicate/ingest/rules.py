@@ -70,18 +70,8 @@ def normalise(
     default_id: str | None = None,
 ) -> Article:
     """Validate and clean one raw article; raise IngestError naming every bad field."""
-    problems: dict[str, str] = {}
-
-    def field(name: str, parse: Callable[[], T], fallback: T) -> T:
-        try:
-            return parse()
-        except ValueError as exc:
-            problems[name] = str(exc)
-        except Exception as exc:  # an input we did not foresee: reject the item, not the batch
-            log.warning("field %s raised %s", name, type(exc).__name__, exc_info=True)
-            problems[name] = f"could not be read ({type(exc).__name__})"
-        return fallback
-
+    field = _Fields()
+    problems = field.problems
     given_url = field("url", lambda: _parse_url(raw.get("url")), None)
     base = given_url or settings.public_url + "/"
     limits = settings
@@ -91,9 +81,7 @@ def normalise(
         body = f"<p>{html.escape(summary, quote=False)}</p>"
     paragraphs = html_paragraphs(body) if body else []
     title = field("title", lambda: _parse_title(raw.get("title"), paragraphs, limits), "")
-    if not title and not paragraphs and "title" not in problems:
-        problems["title"] = "missing, and there is no body text to derive one from"
-        problems.setdefault("body", "missing: give body, text or summary")
+    _require_text(title, paragraphs, problems)
     article_id = field("id", lambda: _parse_id(raw.get("id"), default_id, title, given_url), "")
     tz = settings.tz
     earliest = settings.earliest_year
@@ -104,14 +92,7 @@ def normalise(
     no_terms: tuple[Term, ...] = ()
     categories = field("categories", lambda: _parse_terms(raw.get("categories"), limits), no_terms)
     tags = field("tags", lambda: _parse_terms(raw.get("tags"), limits), no_terms)
-    try:
-        image = _parse_image(raw.get("image"), base, limits)
-    except IngestError as exc:
-        problems.update(exc.problems)
-        image = None
-    except Exception as exc:
-        problems["image"] = str(exc) if isinstance(exc, ValueError | TypeError) else "unreadable"
-        image = None
+    image = _image_field(raw.get("image"), base, limits, problems)
     if problems:
         raise IngestError(problems)
 
@@ -135,6 +116,41 @@ def normalise(
         guid=f"tag:{host},{published.year}:article/{article_id}",
         author_email=email,
     )
+
+
+class _Fields:
+    """Reads fields one at a time, collecting every problem rather than stopping at one."""
+
+    def __init__(self) -> None:
+        self.problems: dict[str, str] = {}
+
+    def __call__(self, name: str, parse: Callable[[], T], fallback: T) -> T:
+        try:
+            return parse()
+        except ValueError as exc:
+            self.problems[name] = str(exc)
+        except Exception as exc:  # an input we did not foresee: reject the item, not the batch
+            log.warning("field %s raised %s", name, type(exc).__name__, exc_info=True)
+            self.problems[name] = f"could not be read ({type(exc).__name__})"
+        return fallback
+
+
+def _require_text(title: str, paragraphs: Sequence[str], problems: dict[str, str]) -> None:
+    """An article needs a title, or body text to derive one from."""
+    if not title and not paragraphs and "title" not in problems:
+        problems["title"] = "missing, and there is no body text to derive one from"
+        problems.setdefault("body", "missing: give body, text or summary")
+
+
+def _image_field(value: Any, base: str, limits: Settings, problems: dict[str, str]) -> Image | None:
+    """The parsed image, or None with its problems added to *problems*."""
+    try:
+        return _parse_image(value, base, limits)
+    except IngestError as exc:
+        problems.update(exc.problems)
+    except Exception as exc:
+        problems["image"] = str(exc) if isinstance(exc, ValueError | TypeError) else "unreadable"
+    return None
 
 
 def derive_title(paragraphs: Sequence[str]) -> str:
