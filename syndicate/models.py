@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from syndicate.content.text import slugify
+
 Status = Literal["published", "unpublished"]
 FeedFormat = Literal["rss", "atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
@@ -56,8 +58,6 @@ class Article:
 
     @property
     def author_slug(self) -> str:
-        from syndicate.content.text import slugify
-
         return slugify(self.author)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import click
 
 from syndicate import adapters as registry
+from syndicate import shares
 from syndicate.adapters.base import Account, ShareRequest, redact
 from syndicate.cli.context import Context, NotFound, pass_context
 from syndicate.errors import ConfigError, SyndicateError
@@ -145,8 +146,6 @@ def _request(service: Wiring, article: Article, account: Account, now: datetime)
 
 def _enqueue(service: Wiring, article: Article, accounts: list[Account]) -> None:
     """Queue one ledger job per account; the worker posts them (docs/reliability.md §2)."""
-    from syndicate import shares
-
     if article.status != "published":
         raise NotFound(f"article {article.id!r} is not published (it was retracted)")
     with service.store.begin() as conn:

@@ -14,7 +14,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from syndicate.errors import IngestError, StoreError
+from syndicate.ingest import ingest_raw
 from syndicate.ingest.poll_record import poll_outcomes
+from syndicate.ingest.rules import normalise
 from syndicate.models import FEED_FORMATS, Article, FeedSpec
 from syndicate.web.auth import require_token
 from syndicate.web.errors import http_error, json_error
@@ -89,8 +91,6 @@ def checked_fields(raw: dict[str, Any], service: WebParts) -> dict[str, Any]:
 
     The 422 then names every other bad field too, so one round trip shows them all.
     """
-    from syndicate.ingest.rules import normalise
-
     known = {name: value for name, value in raw.items() if name in FIELDS}
     problems = {name: "unknown field" for name in raw if name not in FIELDS}
     if problems:
@@ -165,8 +165,6 @@ def article_json(item: Article, service: WebParts) -> dict[str, Any]:
 @require_token
 def put_article() -> tuple[Response, int, dict[str, str]]:
     """Create (201) or update (200) an article, idempotent on its id or canonical URL."""
-    from syndicate.ingest import ingest_raw
-
     service = _service()
     known = checked_fields(read_json_object(), service)
     try:
