@@ -69,7 +69,7 @@ def statements(now: Any) -> dict[str, tuple[sa.Select[Any], dict[str, Any]]]:
 def test_claim_takes_the_earliest_due_job_of_a_free_account(service: Wiring, clock: Clock) -> None:
     """Busy, held and paced accounts are skipped; the free one's earliest due job is taken."""
     backlog(service, clock, 50)
-    first = claim(service, "w1", now=clock.now)
+    first = claim(service.outbox, "w1", now=clock.now)
     assert first is not None and first.article_id == "a0000"
     with service.store.begin() as conn:
         conn.execute(
@@ -82,12 +82,12 @@ def test_claim_takes_the_earliest_due_job_of_a_free_account(service: Wiring, clo
             .where(share_account.c.network == "reddit")
             .values(paced_until=clock.now + timedelta(hours=1))
         )
-    second = claim(service, "w1", now=clock.now)
+    second = claim(service.outbox, "w1", now=clock.now)
     assert second is not None
     assert (second.network, second.article_id) == ("linkedin", "a0000")
-    assert claim(service, "w1", now=clock.now) is None  # every account is taken
+    assert claim(service.outbox, "w1", now=clock.now) is None  # every account is taken
     clock.advance(3600)
-    third = claim(service, "w1", now=clock.now)
+    third = claim(service.outbox, "w1", now=clock.now)
     assert third is not None and (third.network, third.article_id) == ("reddit", "a0000")
 
 
@@ -99,8 +99,8 @@ def test_pacing_pauses_the_account_instead_of_churning_its_jobs(
     service = make_service(settings, database_url, [paced], clock)
     try:
         backlog(service, clock, 30)
-        assert drain(service, limit=50) == 2  # one sent, one found paced
-        jobs = list_jobs(service, limit=100)
+        assert drain(service.outbox, limit=50) == 2  # one sent, one found paced
+        jobs = list_jobs(service.store, limit=100)
         states = sorted(j["state"] for j in jobs)
         assert states.count("sent") == 1 and states.count("pending") == 29
         with service.store.read() as conn:
@@ -112,7 +112,7 @@ def test_pacing_pauses_the_account_instead_of_churning_its_jobs(
         # queued ×30; claimed, in flight, sent; claimed, paced: and nothing more
         assert events == 30 + 3 + 2, rows[30:]
         assert paced_until is not None and paced_until > clock.now
-        assert drain(service, limit=50) == 0  # skipped until the pace allows
+        assert drain(service.outbox, limit=50) == 0  # skipped until the pace allows
     finally:
         service.close()
 
@@ -175,7 +175,7 @@ def test_generic_plans_use_the_claim_indexes_on_postgresql(
         backlog(service, clock, 20)
         with service.store.read() as conn:
             for _ in range(10):  # psycopg prepares server-side after a few executions
-                claim(service, "w", now=clock.now)
+                claim(service.outbox, "w", now=clock.now)
             for name, (stmt, params) in statements(clock.now).items():
                 compiled = stmt.params(**params).compile(
                     dialect=dialect, compile_kwargs={"render_postcompile": True}
@@ -240,7 +240,7 @@ def test_readers_never_wait_for_the_write_lock(
         assert locked.wait(5)
         assert len(service.store.recent_articles()) == 5
         assert service.store.get_article("a0001") is not None
-        assert len(list_jobs(service, limit=100)) == 20
+        assert len(list_jobs(service.store, limit=100)) == 20
         with pytest.raises(StoreBusy):
             service.store.unpublish("a0001", clock.now)  # a writer does wait, then gives up
     finally:
@@ -298,16 +298,16 @@ def test_a_write_that_waits_gets_503_with_retry_after(settings: Settings) -> Non
 
 
 def _job_states(service: Wiring) -> dict[tuple[str, str], str]:
-    return {(j["article"], j["network"]): j["state"] for j in list_jobs(service)}
+    return {(j["article"], j["network"]): j["state"] for j in list_jobs(service.store)}
 
 
 def test_republish_requeues_the_jobs_unpublish_cancelled(service: Wiring, clock: Clock) -> None:
     """Unpublish cancels the open jobs; republish brings each back once, with history."""
     backlog(service, clock, 1)
-    sent = claim(service, "w", now=clock.now)
+    sent = claim(service.outbox, "w", now=clock.now)
     assert sent is not None and sent.network == "x"
-    process(service, sent, "w")
-    by_operator = next(j for j in list_jobs(service) if j["network"] == "reddit")
+    process(service.outbox, sent, "w")
+    by_operator = next(j for j in list_jobs(service.store) if j["network"] == "reddit")
     shares.act(service.outbox, by_operator["id"], "cancel")
     clock.advance(60)
     service.store.unpublish("a0000", clock.now)
@@ -328,7 +328,7 @@ def test_republish_requeues_the_jobs_unpublish_cancelled(service: Wiring, clock:
             ("a0000", "linkedin"): "pending",
         }
         service.store.unpublish("a0000", clock.now)
-    job = next(j for j in list_jobs(service) if j["network"] == "facebook")
+    job = next(j for j in list_jobs(service.store) if j["network"] == "facebook")
     with service.store.read() as conn:
         details = conn.execute(
             sa.text("SELECT actor, detail FROM share_event WHERE share_id = :id ORDER BY id"),
@@ -341,7 +341,7 @@ def test_republish_requeues_the_jobs_unpublish_cancelled(service: Wiring, clock:
 def test_an_edit_of_a_published_article_requeues_nothing(service: Wiring, clock: Clock) -> None:
     """Only a republish re-queues: editing a live article leaves cancelled jobs alone."""
     backlog(service, clock, 1)
-    job = next(j for j in list_jobs(service) if j["network"] == "x")
+    job = next(j for j in list_jobs(service.store) if j["network"] == "x")
     shares.act(service.outbox, job["id"], "cancel")
     clock.advance(60)
     edited = article("a0000", now=clock.now, title="New title", updated=clock.now)
