@@ -13,6 +13,10 @@ feed_render_seconds = Histogram(
     ["format"],
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
 )
+feed_render_failures = Counter(
+    "syndicate_feed_render_failures_total",
+    "Feed renders that raised (the feed is retried with backoff; others carry on).",
+)
 articles_ingested = Counter(
     "syndicate_ingest_articles_total",
     "Articles taken in, by source and result.",

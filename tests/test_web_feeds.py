@@ -12,6 +12,7 @@ import feedparser
 import pytest
 from live import close_service, fetch, live_server
 from prometheus_client import REGISTRY
+from werkzeug.http import http_date
 
 from syndicate.config import Settings
 from syndicate.ingest import ingest_raw
@@ -81,10 +82,14 @@ def test_200_carries_validators_type_and_cache_headers(base: str, service: Wirin
     assert reply.header("Content-Length") == str(len(reply.body))
 
 
-def test_last_modified_is_newest_entry_not_render_time(base: str):
-    """Last-Modified equals the newest article's date (the file's mtime), not the clock."""
+def test_last_modified_is_when_the_bytes_changed(base: str, service: Service):
+    """Last-Modified is the time the feed's bytes last changed, from the feed state table
+    (the file's mtime carries it), not the newest entry's date."""
     reply = fetch(f"{base}/feeds/all.atom")
-    assert reply.header("Last-Modified") == "Tue, 03 Nov 2026 08:00:00 GMT"
+    stored = service.publisher.state.output(("all", "atom", ""))
+    assert stored is not None
+    assert reply.header("Last-Modified") == http_date(stored.last_modified)
+    assert reply.header("Last-Modified") != "Tue, 03 Nov 2026 08:00:00 GMT"
 
 
 def test_if_none_match_gives_304_with_same_validators(base: str):

@@ -37,13 +37,22 @@ from syndicate import metrics, net
 from syndicate.config import Settings
 from syndicate.errors import ConfigError
 from syndicate.feeds.common import ShareHtml, Site
-from syndicate.feeds.render import EMPTY_FEED_DATE, RenderedFeed, render
+from syndicate.feeds.render import RenderedFeed, render
 from syndicate.models import FEED_FORMATS, Article, FeedFormat, FeedSpec
 from syndicate.store import Store, websub
+from syndicate.store.feeds import (
+    FILE_VARIANT,
+    CatalogEntry,
+    FeedState,
+    Output,
+    OutputKey,
+    variant_of,
+)
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS: dict[str, str] = {"rss": "rss", "atom": "atom", "json": "json"}
+SECTION_KINDS = ("category", "tag", "author")
 _NAME = re.compile(r"^[^\W_][\w-]*(/[^\W_][\w-]*)*$")
 _STALE_TEMP_SECONDS = 300
 _LOCK_NAME = ".render.lock"
@@ -77,6 +86,10 @@ class Publisher:
         self._state_lock = threading.Lock()
         self._rendered_version: int | None = None
         self._specs: tuple[int, list[FeedSpec]] | None = None
+        self._catalog_entries: dict[str, CatalogEntry] = {}
+        self._next_retry: datetime | None = None
+        self._adopted = False
+        self.state = FeedState(self.store)
         self._variants: dict[tuple[str, str, int, int], RenderedFeed | None] = {}
         self._written: dict[Path, tuple[FileStamp, str]] = {}
         self._wake = threading.Event()
@@ -87,50 +100,72 @@ class Publisher:
     # -- feeds as data ----------------------------------------------------------------
 
     def specs(self) -> list[FeedSpec]:
-        """Every feed: site, one per category, one per author, then configured ones."""
+        """Every feed: site, every section ever published, then configured ones."""
         version = self.store.version()
         cached = self._specs
         if cached is not None and cached[0] == version:
             return cached[1]
         s = self.settings
-        home = self.site.home_url
         found = {
             "all": FeedSpec(
                 "all",
                 s.site_title,
                 s.site_description,
-                home,
+                self.site.home_url,
                 limit=s.feed_limit,
                 full_content=s.full_content,
             )
         }
-        for kind, slug, label in self._sections():
-            name = f"{kind}/{slug}"
-            found[name] = FeedSpec(
-                name,
-                f"{s.site_title}: {label}",
-                f"Latest articles: {label}",
-                home,
-                category=slug if kind == "category" else None,
-                author=slug if kind == "author" else None,
-                limit=s.feed_limit,
-                full_content=s.full_content,
-            )
+        entries = {"all": CatalogEntry("all", "all", "", s.site_title)}
+        for entry in self._sections():
+            found[entry.name] = self._section_spec(entry)
+            entries[entry.name] = entry
         for spec in self.extra_specs:
             found[spec.name] = spec
+            entries[spec.name] = CatalogEntry(spec.name, "custom", "", spec.title)
         specs = list(found.values())
+        self._catalog_entries = entries
         self._specs = (version, specs)
         return specs
 
     def spec(self, name: str) -> FeedSpec | None:
         return next((spec for spec in self.specs() if spec.name == name), None)
 
-    def _sections(self) -> list[tuple[str, str, str]]:
-        """(kind, slug, label) of every category and author, whatever their status."""
-        out = [("category", t.slug, t.label) for t in self.store.terms("category", status=None)]
-        out += [("author", t.slug, t.label) for t in self.store.authors(status=None)]
+    def _section_spec(self, entry: CatalogEntry) -> FeedSpec:
+        s = self.settings
+        return FeedSpec(
+            entry.name,
+            f"{s.site_title}: {entry.label}",
+            f"Latest articles: {entry.label}",
+            self.site.home_url,
+            category=entry.slug if entry.kind == "category" else None,
+            tag=entry.slug if entry.kind == "tag" else None,
+            author=entry.slug if entry.kind == "author" else None,
+            limit=s.feed_limit,
+            full_content=s.full_content,
+        )
+
+    def _sections(self) -> list[CatalogEntry]:
+        """Every category, tag and author stored (whatever the status), and every one
+        the catalog remembers: a section whose last article was edited away keeps its
+        feed, empty (retraction)."""
+        found = [
+            CatalogEntry(f"{kind}/{t.slug}", kind, t.slug, t.label)
+            for kind in ("category", "tag")
+            for t in self.store.terms(kind, status=None)
+        ]
+        found += [
+            CatalogEntry(f"author/{t.slug}", "author", t.slug, t.label)
+            for t in self.store.authors(status=None)
+        ]
+        known = {entry.name for entry in found}
+        found += [
+            entry
+            for entry in self.state.catalog()
+            if entry.kind in SECTION_KINDS and entry.name not in known
+        ]
         # A slug that is not a safe path segment (empty, or starting with _) gets no file.
-        return [row for row in out if _NAME.match(row[1])]
+        return [entry for entry in found if _NAME.match(entry.slug)]
 
     def self_url(self, name: str, fmt: FeedFormat, limit: int | None = None) -> str:
         """The feed's public URL: ASCII, so a category like ``日本`` is percent-encoded."""
@@ -169,44 +204,120 @@ class Publisher:
     def render_all(self, force: bool = False) -> list[Path]:
         """Render every feed in every format; write the ones whose bytes changed.
 
-        Web and worker processes may render at once: the lock spans reading the
-        articles and writing the files, so the last file written is the newest render.
+        Each feed renders and writes on its own: one that raises is marked failing and
+        retried with backoff, and every other feed is still written. Web and worker
+        processes may render at once: the lock spans reading the articles and writing
+        the files, so the last file written is the newest render.
         """
         with self._render_lock:
             with _exclusive(self.feeds_dir / _LOCK_NAME):
-                changed = self._write_all(force)
+                changed, topics = self._write_all(force)
             # Queued once the files are live; outside the file lock, which must never
             # wait on the database's write lock.
-            if changed and self.settings.websub_hub:
-                websub.queue_pings(self.store, [self._topic(p) for p in changed], self.clock())
+            if topics and self.settings.websub_hub:
+                websub.queue_pings(self.store, topics, self.clock())
             return changed
 
-    def _write_all(self, force: bool) -> list[Path]:
+    def _write_all(self, force: bool) -> tuple[list[Path], list[str]]:
         self._remove_stale_temps()
+        if not self._adopted:
+            self._adopt_files()
+        specs = self.specs()
+        now = self.clock()
+        self.state.remember(self._catalog_entries.values(), now)
+        known = self.state.outputs()
+        failing = {entry.name: entry for entry in self.state.failing()}
         changed: list[Path] = []
-        for spec in self.specs():
-            items = self.articles(spec)
-            for fmt in FEED_FORMATS:
-                path = self.path(spec.name, fmt)
-                if self._publish(path, self.render_feed(spec, fmt, items), force):
-                    changed.append(path)
-        return changed
+        topics: list[str] = []
+        recovered: list[str] = []
+        for spec in specs:
+            was = failing.get(spec.name)
+            if was is not None and not force and was.next_attempt_at and was.next_attempt_at > now:
+                continue
+            try:
+                paths, feed_topics = self._write_feed(spec, known, force, now)
+            except Exception as exc:  # one feed's failure must never stop the others
+                self._feed_failed(spec.name, exc, now)
+                continue
+            changed += paths
+            topics += feed_topics
+            if was is not None:
+                recovered.append(spec.name)
+                log.info("feed %s renders again after %d failure(s)", spec.name, was.failures)
+        self.state.mark_ok(recovered)
+        retries = [e.next_attempt_at for e in self.state.failing() if e.next_attempt_at]
+        self._next_retry = min(retries, default=None)
+        return changed, topics
 
-    def _topic(self, path: Path) -> str:
-        """The public URL of a feed file under the feeds dir."""
-        return f"{self.settings.public_url}/feeds/{path.relative_to(self.feeds_dir).as_posix()}"
+    def _write_feed(
+        self, spec: FeedSpec, known: dict[OutputKey, Output], force: bool, now: datetime
+    ) -> tuple[list[Path], list[str]]:
+        """Render one feed in every format; record and write what changed."""
+        items = self.articles(spec)
+        rendered = {fmt: self.render_feed(spec, fmt, items) for fmt in FEED_FORMATS}
+        digests: dict[OutputKey, str] = {
+            (spec.name, fmt, FILE_VARIANT): hashlib.sha256(feed.body).hexdigest()
+            for fmt, feed in rendered.items()
+        }
+        new = {key: d for key, d in digests.items() if key not in known or known[key].digest != d}
+        outputs = {key: known[key] for key in digests if key not in new}
+        outputs |= self.state.record(new, now)
+        changed, topics = [], []
+        for fmt, feed in rendered.items():
+            key = (spec.name, fmt, FILE_VARIANT)
+            path = self.path(spec.name, fmt)
+            stamp = outputs[key].last_modified.timestamp()
+            wrote = self._publish(path, feed.body, digests[key], stamp, force)
+            if wrote:
+                changed.append(path)
+            if wrote or key in new:
+                topics.append(self.self_url(spec.name, fmt))
+                topics += [
+                    self.self_url(spec.name, fmt, int(v.removeprefix("limit=")))
+                    for v in self.state.variants(spec.name, fmt)
+                ]
+        return changed, topics
+
+    def _adopt_files(self) -> None:
+        """Put section files written before the catalog existed into it, so they are
+        re-rendered from the articles rather than left stale."""
+        found = []
+        for kind in SECTION_KINDS:
+            folder = self.feeds_dir / kind
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                slug, dot, ext = path.name.partition(".")
+                if dot and ext in EXTENSIONS and _NAME.match(slug) and path.is_file():
+                    found.append(CatalogEntry(f"{kind}/{slug}", kind, slug, slug))
+        self.state.remember(found, self.clock())
+        self._adopted = True
+        self._specs = None
+
+    def _feed_failed(self, name: str, exc: Exception, now: datetime) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        metrics.feed_render_failures.inc()
+        failures = self.state.mark_failed(name, error, now)
+        if failures == 1:  # named once; the admin page and /readyz show it until it heals
+            log.error("feed %s failed to render; the other feeds carry on", name, exc_info=exc)
 
     def render_if_changed(self) -> list[Path]:
-        """Render only when an article changed since the last render (one cheap query)."""
+        """Render when an article changed since the last render (one cheap query), or a
+        failing feed is due for its retry."""
         version = self.store.version()
-        if version == self._rendered_version:
+        retry = self._next_retry
+        retry_due = retry is not None and retry <= self.clock()
+        if version == self._rendered_version and not retry_due:
             return []
         changed = self.render_all()
         self._rendered_version = version
         return changed
 
     def render_variant(self, name: str, fmt: FeedFormat, limit: int) -> RenderedFeed | None:
-        """The feed with ``?limit=N`` (capped), memoised per store version; None if unknown."""
+        """The feed with ``?limit=N`` (capped), memoised per store version; None if unknown.
+
+        Its ``last_modified`` is the variant's own, from the feed state table.
+        """
         spec = self.spec(name)
         if spec is None:
             return None
@@ -216,6 +327,14 @@ class Publisher:
             if key in self._variants:
                 return self._variants[key]
         feed = self.render_feed(spec, fmt, self.articles(spec, limit), limit)
+        now = self.clock()
+        self.state.remember([self._catalog_entries[name]], now)
+        output_key = (name, fmt, variant_of(limit))
+        digest = hashlib.sha256(feed.body).hexdigest()
+        known = self.state.output(output_key)
+        output = known if known and known.digest == digest else None
+        output = output or self.state.record({output_key: digest}, now)[output_key]
+        feed = replace(feed, last_modified=output.last_modified)
         with self._state_lock:
             if len(self._variants) >= 256 or any(k[3] != key[3] for k in self._variants):
                 self._variants.clear()
@@ -256,15 +375,19 @@ class Publisher:
 
     # -- files ------------------------------------------------------------------------
 
-    def _publish(self, path: Path, feed: RenderedFeed, force: bool) -> bool:
-        """Write *feed* and its ``.gz`` unless the file already holds these bytes."""
-        digest = hashlib.sha256(feed.body).hexdigest()
+    def _publish(self, path: Path, body: bytes, digest: str, mtime: float, force: bool) -> bool:
+        """Write *body* and its ``.gz`` unless the file already holds these bytes.
+
+        The file's mtime is the feed's Last-Modified from the feed state table, so the
+        web processes serving the file need no database.
+        """
         if not force and path.exists() and self._digest(path) == digest:
+            if os.stat(path).st_mtime != mtime:  # same bytes, time recorded elsewhere
+                os.utime(path, (mtime, mtime))
             return False
-        mtime = (feed.last_modified or EMPTY_FEED_DATE).timestamp()
-        compressed = gzip.compress(feed.body, compresslevel=9, mtime=0)
+        compressed = gzip.compress(body, compresslevel=9, mtime=0)
         write_atomic(path.with_name(path.name + ".gz"), compressed, mtime)
-        write_atomic(path, feed.body, mtime)
+        write_atomic(path, body, mtime)
         self._written[path] = (file_stamp(os.stat(path)), digest)
         return True
 

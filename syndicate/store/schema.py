@@ -226,3 +226,51 @@ worker_heartbeat = sa.Table(
     sa.Column("worker", sa.String(200), primary_key=True),
     sa.Column("beat_at", UTCDateTime, nullable=False),
 )
+
+# -- feeds (docs/feeds.md, "Feed state") ------------------------------------------------
+
+# The catalog: every feed ever published, never forgotten, so a section that loses its
+# last article (edited away, unpublished) is re-rendered empty instead of left stale.
+# ``state`` is "ok" or "failing"; a failing feed is retried at ``next_attempt_at``.
+feed = sa.Table(
+    "feed",
+    metadata,
+    sa.Column("name", sa.String(300), primary_key=True),  # "category/world", no extension
+    sa.Column("kind", sa.String(20), nullable=False),  # all, category, tag, author, custom
+    sa.Column("slug", sa.String(200), nullable=False),  # what the feed selects ("" for all)
+    sa.Column("label", sa.Text, nullable=False),  # what people read
+    sa.Column("state", sa.String(20), nullable=False, server_default="ok"),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("failed_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Names a feed used to answer to (an old slug): requests for them redirect (301).
+feed_alias = sa.Table(
+    "feed_alias",
+    metadata,
+    sa.Column("alias", sa.String(300), primary_key=True),
+    sa.Column(
+        "name", sa.String(300), sa.ForeignKey("feed.name", ondelete="CASCADE"), nullable=False
+    ),
+)
+
+# What each published representation holds: the digest of its bytes and when they last
+# changed. ``variant`` is "" for the file and "limit=N" for a ``?limit=N`` rendering.
+# ``last_modified`` (whole seconds) only ever grows: it is the HTTP Last-Modified.
+feed_output = sa.Table(
+    "feed_output",
+    metadata,
+    sa.Column(
+        "name",
+        sa.String(300),
+        sa.ForeignKey("feed.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("format", sa.String(10), primary_key=True),
+    sa.Column("variant", sa.String(40), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("last_modified", UTCDateTime, nullable=False),
+)

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from syndicate import shares
 from syndicate.shares import view as shares_view
 from syndicate.shares.ledger import ACTIONS, ShareActionError, ShareNotFound, State
+from syndicate.store.feeds import feed_alerts
 from syndicate.web.auth import require_token
 from syndicate.web.errors import json_error
 from syndicate.web.parts import WebParts, parts_of
@@ -59,7 +60,10 @@ def overview() -> Response:
     return jsonify(
         {
             "articles": articles,
-            "alerts": shares_view.alerts(service.store, service.now()),
+            "alerts": (
+                shares_view.alerts(service.store, service.now())
+                + feed_alerts(service.publisher.state)
+            ),
             "counts": shares_view.state_counts(service.store),
         }
     )

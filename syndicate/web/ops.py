@@ -16,6 +16,7 @@ from syndicate.ingest.poll_record import poll_outcomes
 from syndicate.models import UpstreamSpec
 from syndicate.shares import view as shares_view
 from syndicate.store import Store
+from syndicate.store.feeds import FeedState
 from syndicate.web.auth import token_matches, unauthorized
 from syndicate.web.parts import WebParts, parts_of
 
@@ -50,12 +51,24 @@ def readyz() -> tuple[Response, int]:
             problems["worker"] = f"last worker heartbeat {age} s ago"
     if not os.access(service.settings.feeds_dir, os.W_OK):
         problems["feeds_dir"] = f"{service.settings.feeds_dir} is not writable"
+    degraded = {} if "database" in problems else _failing_feeds(service)
+    status = "not ready" if problems else "degraded" if degraded else "ready"
     body = {
-        "status": "not ready" if problems else "ready",
+        "status": status,
         "problems": problems,
+        "degraded": degraded,
         "heartbeat": beat.isoformat().replace("+00:00", "Z") if beat else None,
     }
     return jsonify(body), 503 if problems else 200
+
+
+def _failing_feeds(service: WebParts) -> dict[str, str]:
+    """Feeds that fail to render: still ready (the others are served), but degraded."""
+    try:
+        failing = service.publisher.state.failing()
+    except Exception as exc:  # the readiness answer itself must not fail
+        return {"feeds": f"feed state unreadable: {type(exc).__name__}"}
+    return {f"feed {entry.name}": entry.last_error or "failing" for entry in failing}
 
 
 @bp.get("/metrics")
@@ -112,6 +125,20 @@ class LedgerCollector(Collector):
             )
 
 
+class FeedCollector(Collector):
+    """Feeds whose last render failed, from the feed state table (all processes)."""
+
+    def __init__(self, state: FeedState) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "syndicate_feeds_failing",
+            "Feeds whose last render failed, all processes (the feed state table).",
+            value=len(self.state.failing()),
+        )
+
+
 class UpstreamCollector(Collector):
     """Upstream polls by upstream and outcome, and their entries by result, from the
     database (every worker's polls, whichever process is scraped)."""
@@ -145,5 +172,6 @@ def ledger_registry(service: WebParts) -> CollectorRegistry:
     """A registry holding the collectors that read the database, for one scrape."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LedgerCollector(service.store, service.clock))
+    registry.register(FeedCollector(service.publisher.state))
     registry.register(UpstreamCollector(service.store, service.settings.upstream))
     return registry
