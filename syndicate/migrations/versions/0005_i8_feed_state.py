@@ -1,7 +1,7 @@
 """Feed state: the catalog of every feed published, aliases, and per-output validators.
 
-Revision ID: 0004_i8_feed_state
-Revises: 0003
+Revision ID: 0005_i8_feed_state
+Revises: 0004_i15_upstream_polls
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from syndicate.store.schema import UTCDateTime
 
-revision = "0004_i8_feed_state"
-down_revision = "0003"
+revision = "0005_i8_feed_state"
+down_revision = "0004_i15_upstream_polls"
 branch_labels = None
 depends_on = None
 
