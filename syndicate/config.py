@@ -82,6 +82,11 @@ class Settings:
         15, "Minutes readers should cache a feed: RSS `<ttl>` and `Cache-Control: max-age`."
     )
     full_content: bool = _setting(True, "Put the full article in feeds (False: summary only).")
+    feed_author_email: bool = _setting(
+        False,
+        "Publish the e-mail address of an author given as `Name <email>` with a pushed or "
+        "dropped article (RSS `<author>`, Atom `<email>`); off: only the name is kept.",
+    )
     max_file_bytes: int = _setting(5_000_000, "Largest article file the drop folder accepts.")
     max_request_bytes: int = _setting(
         1_000_000, "Largest push API request body, chunked or not (413 past it)."

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from syndicate.content.text import slugify
+from syndicate.content.text import feed_slug
 
 Status = Literal["published", "unpublished"]
 FeedFormat = Literal["rss", "atom", "json"]
@@ -58,7 +58,7 @@ class Article:
 
     @property
     def author_slug(self) -> str:
-        return slugify(self.author)
+        return feed_slug(self.author) if self.author.strip() else ""
 
 
 @dataclass(frozen=True, slots=True)

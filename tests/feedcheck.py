@@ -210,11 +210,102 @@ def check_json(body: bytes, self_url: str, *, hub: str | None = None) -> list[st
 
 def check(fmt: str, body: bytes, self_url: str, **kwargs: Any) -> list[str]:
     """Dispatch to the check for *fmt* (``rss``, ``atom`` or ``json``)."""
+    shared = check_content(fmt, body)
     if fmt == "json":
         kwargs.pop("now", None)
         kwargs.pop("updated", None)
-        return check_json(body, self_url, **kwargs)
+        return check_json(body, self_url, **kwargs) + shared
     if fmt == "rss":
         kwargs.pop("updated", None)
-        return check_rss(body, self_url, **kwargs)
-    return check_atom(body, self_url, **kwargs)
+        return check_rss(body, self_url, **kwargs) + shared
+    return check_atom(body, self_url, **kwargs) + shared
+
+
+# -- URIs, characters, text constructs (validator: UriNotIri, InvalidUriChar,
+# InvalidURLAttribute, BadCharacters, ContainsEmail, ContainsUndeclaredHTML, NotHtml) ------
+
+URI = re.compile(r"^(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")
+BAD_CHARACTERS = re.compile("[\ufffd\ufdd0-\ufdef\ufffe\uffff]|[\U0001fffe-\U0001ffff]")
+EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}")
+HTML_IN_TEXT = re.compile(r"<[A-Za-z/!]|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]\w*);")
+HTML_URL = re.compile(r"""\s(?:href|src|cite)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+MEDIA = "{http://search.yahoo.com/mrss/}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+
+
+def check_uri(value: str | None, where: str) -> list[str]:
+    """An ASCII URI: no IRI characters, no spaces, every % an escape (RFC 3986/3987)."""
+    if value is None or URI.match(value):
+        return []
+    return [f"{where}: {value!r} is not an ASCII URI"]
+
+
+def check_html_uris(html: str | None, where: str) -> list[str]:
+    """Every href/src/cite inside an HTML fragment is an absolute ASCII URI."""
+    problems = []
+    for match in HTML_URL.finditer(" " + (html or "")):
+        url = match.group(1) if match.group(1) is not None else match.group(2)
+        url = url.replace("&amp;", "&")
+        problems += check_uri(url, where)
+        if not (is_absolute(url) or url.startswith("mailto:")):
+            problems.append(f"{where}: {url!r} is not absolute")
+    return problems
+
+
+def check_content(fmt: str, body: bytes) -> list[str]:
+    """The checks every format shares: URIs everywhere, no bad characters, and per format
+    the text constructs the validator reads."""
+    text = body.decode("utf-8")
+    problems = [f"bad character U+{ord(c):04X}" for c in set(BAD_CHARACTERS.findall(text))]
+    if fmt == "json":
+        return problems + _json_uris(json.loads(body))
+    root = etree.fromstring(body)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = etree.QName(element).localname
+        for attr in ("href", "url", "src", "domain"):
+            if attr in element.attrib and not (attr == "domain"):
+                problems += check_uri(element.get(attr), f"<{name} {attr}>")
+        if name in ("link", "id", "uri", "icon", "logo", "comments", "docs") and not len(element):
+            if element.text and element.tag != f"{ATOM}link":
+                problems += check_uri(element.text.strip(), f"<{name}>")
+        if name == "guid" and element.get("isPermaLink") != "false":
+            problems += check_uri(element.text, "<guid>")
+        if name in ("description", "summary", "content") or element.tag == CONTENT:
+            if fmt == "rss" or element.get("type") == "html":
+                problems += check_html_uris(element.text, f"<{name}>")
+        if fmt == "atom" and name in ("title", "subtitle", "rights", "summary", "content"):
+            if element.get("type", "text") == "text" and HTML_IN_TEXT.search(element.text or ""):
+                problems.append(f"<{name}> {element.text!r}: HTML in a text construct")
+        if name in ("name", "creator") and EMAIL.search(element.text or ""):
+            problems.append(f"<{name}> {element.text!r} holds an e-mail address")
+    return problems
+
+
+def _json_uris(feed: dict[str, Any]) -> list[str]:
+    problems = []
+    for key in ("home_page_url", "feed_url", "next_url", "icon", "favicon"):
+        problems += check_uri(feed.get(key), key)
+    people = list(feed.get("authors", []))
+    hubs = feed.get("hubs", [])
+    problems += [p for hub in hubs for p in check_uri(hub.get("url"), "hubs.url")]
+    for item in feed.get("items", []):
+        for key in ("url", "external_url", "image", "banner_image"):
+            problems += check_uri(item.get(key), f"item.{key}")
+        problems += check_html_uris(item.get("content_html"), "item.content_html")
+        people += item.get("authors", [])
+        for att in item.get("attachments", []):
+            problems += check_uri(att.get("url"), "attachment.url")
+        image = item.get("image")
+        if image and "image" in item and not _looks_like_image(image):
+            problems.append(f"item.image {image!r} is not an image")
+    problems += [p for person in people for p in check_uri(person.get("url"), "author.url")]
+    return problems
+
+
+def _looks_like_image(url: str) -> bool:
+    import mimetypes
+
+    kind = mimetypes.guess_type(urlsplit(url).path)[0]
+    return kind is None or kind.startswith("image/")

@@ -15,9 +15,9 @@ from urllib.parse import urljoin
 
 import nh3
 
-from syndicate.content.text import clean_xml_text
+from syndicate.content.text import clean_xml_text, drop_bad_references, to_uri
 
-POLICY_VERSION = 1
+POLICY_VERSION = 2  # 2: dir/lang kept, URLs made ASCII URIs, bad character references dropped
 
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div",
@@ -50,24 +50,31 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer"
 
 _BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p",
-    "pre", "section", "table", "tr", "ul",
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+    "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
 })  # fmt: skip
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 _LOOKS_LIKE_HTML = re.compile(r"<[A-Za-z/!][^>]*>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]\w*);")
 
 
 def sanitize_html(html: str, base_url: str) -> str:
     """Return *html* cleaned by the allowlist, with relative URLs made absolute to *base_url*."""
 
+    base_url = to_uri(base_url)
+
     def absolute(url: str) -> str:
         return urljoin(base_url, url)
 
+    def uri(element: str, attribute: str, value: str) -> str:
+        return to_uri(value) if attribute in _URL_ATTRIBUTES else value
+
     cleaned = nh3.clean(
-        clean_xml_text(html),
+        clean_xml_text(drop_bad_references(html)),
+        attribute_filter=uri,
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        attributes={"*": {"dir", "lang"}} | {t: set(a) for t, a in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
         link_rel=LINK_REL,
         url_relative=absolute,

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
 
 import regex
 
-# XML 1.0 Char production, minus the discouraged non-characters U+FFFE/U+FFFF.
-_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# XML 1.0 Char production, minus the Unicode noncharacters (U+FDD0..U+FDEF and the last
+# two code points of every plane), which the validator reports as bad characters.
+_XML_ILLEGAL = re.compile(
+    "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\ufdd0-\ufdef]"
+    "|[\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff"
+    "\U0004fffe\U0004ffff\U0005fffe\U0005ffff\U0006fffe\U0006ffff\U0007fffe\U0007ffff"
+    "\U0008fffe\U0008ffff\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe\U000bffff"
+    "\U000cfffe\U000cffff\U000dfffe\U000dffff\U000efffe\U000effff\U000ffffe\U000fffff"
+    "\U0010fffe\U0010ffff]"
+)
+# A numeric character reference, decimal or hex (the ";" is optional in HTML).
+_CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));?")
 _SLUG_DROP = re.compile(r"[^\w\s-]", re.UNICODE)
 _SLUG_JOIN = re.compile(r"[\s_-]+")
 # One user-perceived character (UAX #29 extended grapheme cluster): a letter with its
@@ -37,6 +49,20 @@ def clean_xml_text(text: str) -> str:
     Lone surrogates, C0 controls other than tab/newline/CR, U+FFFE and U+FFFF go.
     """
     return unicodedata.normalize("NFC", _XML_ILLEGAL.sub("", text))
+
+
+def drop_bad_references(text: str) -> str:
+    """Remove character references to code points XML forbids (``&#0;``, ``&#xD800;``,
+    ``&#xFFFE;``): an HTML parser would turn them into U+FFFD, a bad character in feeds."""
+
+    def keep(match: re.Match[str]) -> str:
+        hex_digits, digits = match.groups()
+        code = int(hex_digits, 16) if hex_digits else int(digits)
+        if code > 0x10FFFF or _XML_ILLEGAL.match(chr(code) if code else "\x00"):
+            return ""
+        return match.group()
+
+    return _CHAR_REFERENCE.sub(keep, text) if "&#" in text else text
 
 
 def slugify(text: str) -> str:
@@ -82,6 +108,100 @@ def cut_graphemes(text: str, fits: Callable[[str], bool]) -> str:
         else:
             hi = mid - 1
     return text[: stops[lo]]
+
+
+# Feed names (docs/feeds.md §6). Frozen: a published feed name must never change, so
+# changing any of this needs a migration that keeps the old names as aliases.
+FEED_SLUG_BYTES = 80  # UTF-8 bytes: with ".atom.gz" and a temp suffix, far below 255
+_SLUG_HASH_CHARS = 10  # base32: 50 bits
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
+
+
+def section_key(label: str) -> str:
+    """What makes two labels one section: equal after NFKC, case folding and spacing."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", label).casefold())
+    return " ".join(folded.split())
+
+
+def feed_slug(label: str) -> str:
+    r"""The feed name segment of a section label: stable, non-empty, URL- and file-safe.
+
+    Letters, marks and digits of every script are kept (``"Наука"`` -> ``"наука"``,
+    ``"हिन्दी"`` stays whole: marks are not dropped as python-slugify's ``\W`` would).
+    A label made only of words and single spaces becomes those words joined by ``-``.
+    Anything else (punctuation, symbols, hyphens, a name too long, a reserved device
+    name) gets a readable part, ``--`` and a hash of its :func:`section_key`: plain
+    names never hold ``--``, so no two distinct keys share a name.
+    """
+    key = section_key(label)
+    plain = key.replace(" ", "-")
+    if (
+        key
+        and all(_slug_char(c) for c in key.replace(" ", ""))
+        and not _is_mark(key[0])
+        and len(plain.encode()) <= FEED_SLUG_BYTES
+        and plain not in _WINDOWS_RESERVED
+    ):
+        return plain
+    digest = hashlib.sha256(key.encode()).digest()
+    tag = base64.b32encode(digest).decode().lower()[:_SLUG_HASH_CHARS]
+    readable = _readable(key) or _symbol_names(key) or "x"
+    budget = FEED_SLUG_BYTES - len(tag) - 2
+    while len(readable.encode()) > budget or (readable and _is_mark(readable[0])):
+        readable = readable[:-1] if len(readable.encode()) > budget else readable[1:]
+    return f"{readable.strip('-') or 'x'}--{tag}"
+
+
+def is_feed_slug(slug: str) -> bool:
+    """True for a name :func:`feed_slug` can give (and old ASCII slugs)."""
+    return (
+        bool(slug)
+        and not _is_mark(slug[0])
+        and slug[0] != "-"
+        and all(c == "-" or _slug_char(c) for c in slug)
+        and len(slug.encode()) <= FEED_SLUG_BYTES + 120
+    )
+
+
+def _slug_char(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LMN"
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char)[0] == "M"
+
+
+def _readable(key: str) -> str:
+    runs = re.split("-+", "".join(c if _slug_char(c) else "-" for c in key))
+    return "-".join(run for run in runs if run)
+
+
+def _symbol_names(key: str) -> str:
+    """Names of the symbols in an all-symbol label: ``"🔥"`` -> ``"fire"``."""
+    names = (unicodedata.name(c, "") for c in key if unicodedata.category(c)[0] == "S")
+    return _readable(" ".join(names).casefold())
+
+
+# RFC 3986 characters; anything else in a URL is percent-encoded by to_uri.
+_URI_CHARS = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def to_uri(url: str) -> str:
+    """An ASCII URI for *url* (an IRI, RFC 3987 §3.1): non-ASCII and spaces percent-encoded
+    as UTF-8, an international host name in punycode, a stray ``%`` as ``%25``; escapes
+    already there are left alone, so converting twice changes nothing."""
+    if not _URI_CHARS.search(url) and not _BAD_PERCENT.search(url):
+        return url
+    from werkzeug.urls import iri_to_uri
+
+    try:
+        converted = iri_to_uri(_BAD_PERCENT.sub("%25", url))
+    except (UnicodeError, ValueError):  # a host IDNA refuses: escape it like the rest
+        converted = _BAD_PERCENT.sub("%25", url)
+    return _URI_CHARS.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), converted)
 
 
 def shorten(text: str, limit: int, ellipsis: str = "…", measure: Callable[[str], int] = len) -> str:

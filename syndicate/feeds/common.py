@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from syndicate.content.text import clean_xml_text
+from syndicate.content.text import clean_xml_text, to_uri
 from syndicate.models import Article, FeedFormat, FeedSpec, Image, Term
 
 if TYPE_CHECKING:
@@ -70,12 +70,12 @@ def modified(item: Article) -> datetime:
 
 
 def entry_id(item: Article) -> str:
-    return item.guid or item.url
+    return to_uri(item.guid or item.url)
 
 
 def section_link(spec: FeedSpec, site: Site) -> str:
     """The HTML page a feed stands for (RSS channel link, Atom alternate)."""
-    return spec.link or site.home_url
+    return to_uri(spec.link or site.home_url)
 
 
 def term_labels(item: Article) -> list[str]:
@@ -88,7 +88,7 @@ def enclosure(image: Image | None) -> tuple[str, str, str] | None:
     if image is None or image.length is None or image.length < 0:
         return None
     kind = image.type or mimetypes.guess_type(image.url)[0]
-    return (image.url, str(image.length), kind) if kind else None
+    return (to_uri(image.url), str(image.length), kind) if kind else None
 
 
 def cleaned(item: Article) -> Article:

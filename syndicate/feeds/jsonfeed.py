@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from syndicate.content.text import clean_xml_text
+from syndicate.content.text import clean_xml_text, to_uri
 from syndicate.feeds.common import (
     ShareHtml,
     Site,
@@ -29,7 +29,12 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
 def document(
-    spec: FeedSpec, items: list[Article], site: Site, self_url: str, share: ShareHtml | None
+    spec: FeedSpec,
+    items: list[Article],
+    site: Site,
+    self_url: str,
+    share: ShareHtml | None,
+    next_url: str | None = None,
 ) -> bytes:
     """The whole JSON Feed of *items* (already ordered), compact UTF-8."""
 
@@ -38,9 +43,10 @@ def document(
         return [_dumps(json_item(cleaned(item), spec, clean_share)) for item in missing]
 
     parts = fragments(items, "json", spec, site, share, build)
-    return b"".join(
-        (_dumps(json_head(spec, site, self_url))[:-1], b',"items":[', b",".join(parts), b"]}")
-    )
+    head = json_head(spec, site, self_url)
+    if next_url:
+        head["next_url"] = next_url
+    return b"".join((_dumps(head)[:-1], b',"items":[', b",".join(parts), b"]}"))
 
 
 def json_head(spec: FeedSpec, site: Site, self_url: str) -> dict[str, Any]:
@@ -52,24 +58,24 @@ def json_head(spec: FeedSpec, site: Site, self_url: str) -> dict[str, Any]:
         "feed_url": self_url,
         "description": clean_xml_text(spec.description or spec.title),
         "language": site.language,
-        "authors": [{"name": site.title, "url": site.home_url}],
+        "authors": [{"name": site.title, "url": to_uri(site.home_url)}],
     }
     if site.hub_url:
-        head["hubs"] = [{"type": "WebSub", "url": site.hub_url}]
+        head["hubs"] = [{"type": "WebSub", "url": to_uri(site.hub_url)}]
     return head
 
 
 def json_item(item: Article, spec: FeedSpec, share: ShareHtml | None) -> dict[str, Any]:
     """One JSON Feed item (R20)."""
-    out: dict[str, Any] = {"id": entry_id(item), "url": item.url, "title": item.title}
+    out: dict[str, Any] = {"id": entry_id(item), "url": to_uri(item.url), "title": item.title}
     if spec.full_content:
         out["content_html"] = item.content_html + (share(item) if share else "")
     else:
         out["content_text"] = item.summary or item.title
     if item.summary:
         out["summary"] = item.summary
-    if item.image:
-        out["image"] = item.image.url
+    if item.image and (item.image.type or "image/").startswith("image/"):
+        out["image"] = to_uri(item.image.url)
     out["date_published"] = utc(item.published).isoformat()
     out["date_modified"] = modified(item).isoformat()
     if item.author:

@@ -27,6 +27,7 @@ Decisions (docs/feeds.md §2.2, R1–R22):
 from __future__ import annotations
 
 import html
+import mimetypes
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from syndicate.content.text import clean_xml_text
+from syndicate.content.text import clean_xml_text, to_uri
 from syndicate.feeds import jsonfeed
 from syndicate.feeds.common import (
     ShareHtml,
@@ -54,7 +55,7 @@ from syndicate.feeds.common import (
     term_labels,
     utc,
 )
-from syndicate.models import Article, FeedFormat, FeedSpec
+from syndicate.models import Article, FeedFormat, FeedSpec, Image
 
 EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 MEDIA_TYPES: dict[str, str] = {
@@ -62,8 +63,11 @@ MEDIA_TYPES: dict[str, str] = {
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json",
 }
+Pages = tuple[tuple[str, str], ...]
 _ATOM_LINK_ATTRS = ("rel", "type", "hreflang", "title", "length")
 # Plain-text RSS elements: lxml writes "&lt;", which the validator reads as escaped HTML.
+_MEDIA_NS = "http://search.yahoo.com/mrss/"
+_MEDIA_CONTENT = f"{{{_MEDIA_NS}}}content"
 _DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
 _PLAIN_TEXT = re.compile(rb"(<(title|category|dc:creator)(?: [^>]*)?>)([^<]*)(</\2>)")
 
@@ -85,16 +89,22 @@ def render(
     *,
     self_url: str,
     share_html: ShareHtml | None = None,
+    pages: Pages = (),
 ) -> RenderedFeed:
-    """Render *articles* (all of them, newest first) as feed *fmt* of *spec*."""
+    """Render *articles* (all of them, newest first) as feed *fmt* of *spec*.
+
+    *pages* are RFC 5005 paging links, ``(rel, url)`` with rel ``next``, ``previous`` or
+    ``first``; JSON Feed takes ``next`` as ``next_url``.
+    """
     items = ordered(articles)
     newest = max((modified(a) for a in items), default=None)
     updated = newest or EMPTY_FEED_DATE
     share = share_html if spec.share_links else None
     if fmt == "json":
-        body = jsonfeed.document(spec, items, site, self_url, share)
+        next_url = dict(pages).get("next")
+        body = jsonfeed.document(spec, items, site, self_url, share, next_url)
     elif fmt in ("rss", "atom"):
-        body = _xml_document(spec, items, fmt, site, self_url, updated, share)
+        body = _xml_document(spec, items, fmt, site, (self_url, pages), updated, share)
     else:
         raise ValueError(f"unknown feed format {fmt!r}")
     return RenderedFeed(body, newest, MEDIA_TYPES[fmt])
@@ -107,6 +117,7 @@ class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen ships no type hints
     """
 
     creator = ""
+    media_image: Image | None = None
 
     def atom_entry(self, extensions: bool = True) -> Any:
         entry = super().atom_entry(extensions)
@@ -114,44 +125,84 @@ class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen ships no type hints
             for attr in _ATOM_LINK_ATTRS:
                 if link.get(attr):
                     element.set(attr, str(link[attr]))
+        declare_html(entry.find("title"))
+        _add_media(entry, self.media_image)
         return entry
 
     def rss_entry(self, extensions: bool = True) -> Any:
         item = super().rss_entry(extensions)
         if self.creator:
             etree.SubElement(item, _DC_CREATOR).text = self.creator
+        _add_media(item, self.media_image)
         return item
+
+
+def _add_media(parent: Any, image: Image | None) -> None:
+    """A Media RSS ``media:content`` for an image whose byte length is unknown (RSS and
+    Atom enclosures need one), with its type and size where known."""
+    if image is None:
+        return
+    kind = image.type or mimetypes.guess_type(image.url)[0]
+    attrs = {"url": to_uri(image.url), "medium": "image", "type": kind or ""}
+    attrs |= {"width": str(image.width or ""), "height": str(image.height or "")}
+    element = etree.SubElement(parent, _MEDIA_CONTENT, nsmap={"media": _MEDIA_NS})
+    for name, value in attrs.items():
+        if value:
+            element.set(name, value)
+
+
+def declare_html(element: Any) -> None:
+    """Give an Atom text construct holding ``<`` or ``&`` the type html, escaped."""
+    if element is not None and element.text and ("<" in element.text or "&" in element.text):
+        element.set("type", "html")
+        element.text = html.escape(element.text, quote=False)
 
 
 class _Generator(FeedGenerator):  # type: ignore[misc]  # feedgen ships no type hints
     """feedgen's generator that also writes the WebSub hub link into RSS (R19)."""
 
     hub_url = ""
+    pages: Pages = ()
+
+    def _create_atom(self, extensions: bool = True) -> Any:
+        feed, doc = super()._create_atom(extensions)
+        for name in ("title", "subtitle"):
+            declare_html(feed.find(name))  # feedgen builds unqualified elements
+        return feed, doc
 
     def _create_rss(self, extensions: bool = True) -> Any:
         feed, doc = super()._create_rss(extensions)
-        if self.hub_url:
-            selflink = feed.find("channel/{http://www.w3.org/2005/Atom}link[@rel='self']")
-            hub = selflink.makeelement(selflink.tag, href=self.hub_url, rel="hub")
-            selflink.addnext(hub)
+        selflink = feed.find("channel/{http://www.w3.org/2005/Atom}link[@rel='self']")
+        extra = [("hub", self.hub_url)] if self.hub_url else []
+        for rel, href in reversed([*extra, *self.pages]):
+            selflink.addnext(selflink.makeelement(selflink.tag, href=href, rel=rel))
         return feed, doc
 
 
 def generator(
-    spec: FeedSpec, fmt: FeedFormat, site: Site, self_url: str, updated: datetime
+    spec: FeedSpec,
+    fmt: FeedFormat,
+    site: Site,
+    self_url: str,
+    updated: datetime,
+    pages: Pages = (),
 ) -> FeedGenerator:
     """The channel/feed part, without entries."""
     gen = _Generator()
-    gen.hub_url = site.hub_url
+    gen.pages = pages
+    gen.hub_url = to_uri(site.hub_url)
     gen.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
-    gen.id(f"{site.public_url}/feeds/{spec.name}.atom")
+    gen.id(to_uri(f"{site.public_url}/feeds/{spec.name}.atom"))
     gen.title(clean_xml_text(spec.title) or site.title)
     gen.subtitle(clean_xml_text(spec.description or spec.title) or site.title)
     # Self first: feedgen uses the last link added as the RSS <channel><link> (trap 1).
     gen.link(href=self_url, rel="self", type=MEDIA_TYPES[fmt].split(";")[0])
+    if fmt == "atom":
+        for rel, href in pages:
+            gen.link(href=href, rel=rel, type=MEDIA_TYPES[fmt].split(";")[0])
     gen.link(href=section_link(spec, site), rel="alternate", type="text/html")
     if site.hub_url and fmt == "atom":
-        gen.link(href=site.hub_url, rel="hub")
+        gen.link(href=to_uri(site.hub_url), rel="hub")
     gen.author({"name": site.title})
     gen.language(site.language)
     gen.updated(updated)
@@ -166,7 +217,7 @@ def entry(item: Article, spec: FeedSpec, site: Site, share: ShareHtml | None) ->
     fe = _Entry()
     fe.id(entry_id(item))
     fe.title(item.title)
-    fe.link(href=item.url, rel="alternate", type="text/html")
+    fe.link(href=to_uri(item.url), rel="alternate", type="text/html")
     author = item.author or site.title
     fe.author({"name": author, **({"email": item.author_email} if item.author_email else {})})
     fe.creator = author
@@ -183,6 +234,8 @@ def entry(item: Article, spec: FeedSpec, site: Site, share: ShareHtml | None) ->
     attachment = enclosure(item.image)
     if attachment:
         fe.enclosure(*attachment)
+    elif item.image and (item.image.type or "image/").startswith("image/"):
+        fe.media_image = item.image  # no byte length: described as media:content instead
     return fe
 
 
@@ -206,11 +259,11 @@ def _xml_document(
     items: list[Article],
     fmt: FeedFormat,
     site: Site,
-    self_url: str,
+    urls: tuple[str, Pages],
     updated: datetime,
     share: ShareHtml | None,
 ) -> bytes:
-    gen = generator(spec, fmt, site, self_url, updated)
+    gen = generator(spec, fmt, site, urls[0], updated, urls[1])
     root, doc = gen._create_rss() if fmt == "rss" else gen._create_atom()
     parent = root[0] if fmt == "rss" else root
     tag, close = (b"<item>", b"</channel>") if fmt == "rss" else (b"<entry>", b"</feed>")

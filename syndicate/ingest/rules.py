@@ -29,7 +29,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
-from email.utils import parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -37,7 +37,14 @@ import dateutil.parser
 
 from syndicate.config import Settings
 from syndicate.content.sanitize import html_paragraphs, html_to_text, looks_like_html, sanitize_html
-from syndicate.content.text import clean_xml_text, shorten, slugify
+from syndicate.content.text import (
+    clean_xml_text,
+    drop_bad_references,
+    feed_slug,
+    shorten,
+    slugify,
+    to_uri,
+)
 from syndicate.errors import IngestError
 from syndicate.models import Article, Image, Term
 
@@ -83,22 +90,30 @@ def normalise(
     title = field("title", lambda: _parse_title(raw.get("title"), paragraphs, limits), "")
     _require_text(title, paragraphs, problems)
     article_id = field("id", lambda: _parse_id(raw.get("id"), default_id, title, given_url), "")
+    if given_url is None and article_id:
+        # Relative links resolve against the article's own URL, here the one made up below.
+        base = _own_url(settings, article_id)
+        if _has_body(raw) and "body" not in problems:
+            body = field("body", lambda: _parse_body(raw, base, limits), body)
     tz = settings.tz
     earliest = settings.earliest_year
     published = field("published", lambda: _parse_date(raw.get("published"), tz, earliest), None)
     updated = field("updated", lambda: _parse_date(raw.get("updated"), tz, earliest), None)
-    author = field("author", lambda: _parse_author(raw.get("author"), settings), "")
+    author, named_email = field(
+        "author", lambda: _parse_author(raw.get("author"), settings), ("", "")
+    )
     email = field("author_email", lambda: _parse_email(raw.get("author_email")), None)
+    if email is None and named_email and settings.feed_author_email:
+        email = named_email  # "Name <email>": published only when the publisher opts in
     no_terms: tuple[Term, ...] = ()
     categories = field("categories", lambda: _parse_terms(raw.get("categories"), limits), no_terms)
     tags = field("tags", lambda: _parse_terms(raw.get("tags"), limits), no_terms)
     image = _image_field(raw.get("image"), base, limits, problems)
     if problems:
         raise IngestError(problems)
-
     published = min(published or now, now).astimezone(UTC)
     updated = max(min(updated or published, now), published).astimezone(UTC)
-    url = given_url or f"{settings.public_url}/articles/{article_id}"
+    url = given_url or _own_url(settings, article_id)
     host = urlsplit(settings.public_url).hostname or "localhost"
     return Article(
         id=article_id,
@@ -153,6 +168,14 @@ def _image_field(value: Any, base: str, limits: Settings, problems: dict[str, st
     return None
 
 
+def _has_body(raw: Mapping[str, Any]) -> bool:
+    return present(raw.get("body")) or present(raw.get("text"))
+
+
+def _own_url(settings: Settings, article_id: str) -> str:
+    return f"{settings.public_url}/articles/{article_id}"
+
+
 def derive_title(paragraphs: Sequence[str]) -> str:
     """The title rule: first sentence of the first paragraph, ≤ 110 chars, no final stop."""
     if not paragraphs:
@@ -182,7 +205,7 @@ def present(value: Any) -> bool:
 def _parse_url(value: Any) -> str | None:
     if not present(value):
         return None
-    url = _text(value, "a URL")
+    url = to_uri(_text(value, "a URL"))
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an absolute http(s) URL: {url!r}")
@@ -218,7 +241,10 @@ def _parse_body(raw: Mapping[str, Any], base: str, limits: Settings) -> str:
 
 def _parse_title(value: Any, paragraphs: Sequence[str], limits: Settings) -> str:
     if present(value):
-        title = " ".join(_text(value).split())
+        # A title is text: its tags stay as written, but entities are decoded as they
+        # are in summaries and bodies ("&amp;" is "&"), references XML forbids dropped.
+        title = clean_xml_text(html.unescape(drop_bad_references(_text(value))))
+        title = " ".join(title.split())
         if len(title) > limits.max_title_chars:
             raise ValueError(f"longer than {limits.max_title_chars} characters (max_title_chars)")
         if title:
@@ -329,15 +355,23 @@ def _parse_written_date(text: str) -> datetime:
     return parsed[0]
 
 
-def _parse_author(value: Any, settings: Settings) -> str:
+def _parse_author(value: Any, settings: Settings) -> tuple[str, str]:
+    """``(name, email)``: ``"Name <email>"`` (or a mapping) is split; the name alone is
+    what feeds show as the author and what the author feed is named after."""
+    email = ""
     if isinstance(value, Mapping):
+        email = _text(value.get("email") or "", "an e-mail address")
         value = value.get("name")
     author = " ".join(_text(value, "a name").split()) if present(value) else ""
+    if "@" in author:
+        name, address = parseaddr(author)
+        if "@" in address and "@" not in name:
+            author, email = " ".join(name.split()) or address.split("@")[0], address
     if len(author) > AUTHOR_LIMIT:
         raise ValueError(f"longer than {AUTHOR_LIMIT} characters")
-    if len(slugify(author)) > SLUG_LIMIT:
-        raise ValueError(f"its URL slug would be longer than {SLUG_LIMIT} characters")
-    return author or settings.site_title
+    if email and (len(email) > EMAIL_LIMIT or not EMAIL_PATTERN.fullmatch(email)):
+        raise ValueError(f"not an e-mail address: {email[:80]!r}")
+    return author or settings.site_title, email
 
 
 def _parse_email(value: Any) -> str | None:
@@ -370,12 +404,8 @@ def _parse_terms(value: Any, limits: Settings) -> tuple[Term, ...]:
                 f"label longer than {limits.max_label_chars} characters (max_label_chars): "
                 f"{label[:40]!r}…"
             )
-        slug = slugify(label)
-        if len(slug) > SLUG_LIMIT:
-            raise ValueError(
-                f"label's URL slug longer than {SLUG_LIMIT} characters: {label[:40]!r}…"
-            )
-        if label and slug:
+        if label:
+            slug = feed_slug(label)  # never empty, bounded; case and normalisation variants are one
             terms.setdefault(slug, Term(slug, label))
     return tuple(terms.values())
 
@@ -385,7 +415,8 @@ def _parse_image(value: Any, base: str, limits: Settings) -> Image | None:
         return None
     spec = value if isinstance(value, Mapping) else {"url": value}
     problems: dict[str, str] = {}
-    url = urljoin(base, _text(spec.get("url") or "")) if present(spec.get("url")) else ""
+    given = _text(spec.get("url") or "") if present(spec.get("url")) else ""
+    url = to_uri(urljoin(base, to_uri(given))) if given else ""
     if not url:
         problems["image.url"] = "missing"
     elif urlsplit(url).scheme not in ("http", "https") or len(url) > URL_LIMIT:
@@ -394,10 +425,11 @@ def _parse_image(value: Any, base: str, limits: Settings) -> Image | None:
     if kind is not None and not (
         isinstance(kind, str)
         and len(kind) <= IMAGE_TYPE_LIMIT
-        and re.fullmatch(r"[\w.+-]+/[\w.+-]+", kind, re.ASCII)
+        and re.fullmatch(r"image/[\w.+-]+", kind, re.ASCII)
     ):
         problems["image.type"] = (
-            f"not a media type of at most {IMAGE_TYPE_LIMIT} characters: {kind!r:.120}"
+            f"not an image media type (image/...) of at most {IMAGE_TYPE_LIMIT} characters: "
+            f"{kind!r:.120}"
         )
     sizes: dict[str, int | None] = {}
     for name in ("length", "width", "height"):

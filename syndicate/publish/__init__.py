@@ -35,9 +35,10 @@ from filelock import FileLock
 
 from syndicate import metrics, net
 from syndicate.config import Settings
+from syndicate.content.text import feed_slug, is_feed_slug, section_key
 from syndicate.errors import ConfigError
 from syndicate.feeds.common import ShareHtml, Site
-from syndicate.feeds.render import RenderedFeed, render
+from syndicate.feeds.render import Pages, RenderedFeed, render
 from syndicate.models import FEED_FORMATS, Article, FeedFormat, FeedSpec
 from syndicate.store import Store, websub
 from syndicate.store.feeds import (
@@ -90,7 +91,7 @@ class Publisher:
         self._next_retry: datetime | None = None
         self._adopted = False
         self.state = FeedState(self.store)
-        self._variants: dict[tuple[str, str, int, int], RenderedFeed | None] = {}
+        self._variants: dict[tuple[str, str, str, int], RenderedFeed | None] = {}
         self._written: dict[Path, tuple[FileStamp, str]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -164,12 +165,36 @@ class Publisher:
             for entry in self.state.catalog()
             if entry.kind in SECTION_KINDS and entry.name not in known
         ]
-        # A slug that is not a safe path segment (empty, or starting with _) gets no file.
-        return [entry for entry in found if _NAME.match(entry.slug)]
+        # A slug that is not a feed name (an empty author slug) gets no file.
+        return [entry for entry in found if is_feed_slug(entry.slug)]
 
-    def self_url(self, name: str, fmt: FeedFormat, limit: int | None = None) -> str:
+    def resolve(self, name: str) -> str | None:
+        """The feed a request for *name* (not itself a feed) means, or None.
+
+        An old name kept as an alias, or the same section asked for in another case,
+        Unicode normalisation or spelling (``category/World``, ``category/C++``): the
+        caller redirects (301) to the canonical URL.
+        """
+        names = {spec.name for spec in self.specs()}
+        aliases = self.state.aliases()
+        kind, slash, rest = name.partition("/")
+        kind = kind.casefold()
+        candidates = [name, section_key(name)]
+        if slash and kind in SECTION_KINDS:
+            candidates += [f"{kind}/{rest}", f"{kind}/{section_key(rest)}"]
+            candidates += [f"{kind}/{feed_slug(rest)}"]
+        for candidate in candidates:
+            target = aliases.get(candidate, candidate)
+            if target in names and target != name:
+                return target
+        return None
+
+    def self_url(
+        self, name: str, fmt: FeedFormat, limit: int | None = None, page: int | None = None
+    ) -> str:
         """The feed's public URL: ASCII, so a category like ``日本`` is percent-encoded."""
-        query = f"?limit={limit}" if limit is not None else ""
+        variant = variant_of(limit, page)
+        query = f"?{variant}" if variant else ""
         path = quote(f"{name}.{EXTENSIONS[fmt]}", safe="/")
         return f"{self.settings.public_url}/feeds/{path}{query}"
 
@@ -178,28 +203,50 @@ class Publisher:
 
     # -- rendering --------------------------------------------------------------------
 
-    def articles(self, spec: FeedSpec, limit: int | None = None) -> list[Article]:
+    def articles(self, spec: FeedSpec, limit: int | None = None, offset: int = 0) -> list[Article]:
         return self.store.recent_articles(
             category=spec.category,
             tag=spec.tag,
             author=spec.author,
             source=spec.source,
             limit=limit or spec.limit,
+            offset=offset,
         )
 
     def render_feed(
-        self, spec: FeedSpec, fmt: FeedFormat, articles: list[Article], limit: int | None = None
+        self,
+        spec: FeedSpec,
+        fmt: FeedFormat,
+        articles: list[Article],
+        limit: int | None = None,
+        page: int | None = None,
     ) -> RenderedFeed:
+        """One document; the file and each page link to their neighbours (RFC 5005 §3)."""
         share = self.share_bar if spec.share_links else None
+        pages: Pages = ()
+        if limit is None:  # the file (page 1) and its pages: the newest spec.limit each
+            more = len(articles) > spec.limit
+            articles = articles[: spec.limit]
+            pages = self._pages(spec.name, fmt, page or 1, more)
         with metrics.feed_render_seconds.labels(format=fmt).time():
             return render(
                 spec,
                 articles,
                 fmt,
                 self.site,
-                self_url=self.self_url(spec.name, fmt, limit),
+                self_url=self.self_url(spec.name, fmt, limit, page),
                 share_html=share,
+                pages=pages,
             )
+
+    def _pages(self, name: str, fmt: FeedFormat, page: int, more: bool) -> Pages:
+        links = [("next", self.self_url(name, fmt, page=page + 1))] if more else []
+        if page > 1:
+            links.append(
+                ("previous", self.self_url(name, fmt, page=page - 1 if page > 2 else None))
+            )
+            links.append(("first", self.self_url(name, fmt)))
+        return tuple(links)
 
     def render_all(self, force: bool = False) -> list[Path]:
         """Render every feed in every format; write the ones whose bytes changed.
@@ -253,7 +300,7 @@ class Publisher:
         self, spec: FeedSpec, known: dict[OutputKey, Output], force: bool, now: datetime
     ) -> tuple[list[Path], list[str]]:
         """Render one feed in every format; record and write what changed."""
-        items = self.articles(spec)
+        items = self.articles(spec, spec.limit + 1)  # one more tells whether a page 2 exists
         rendered = {fmt: self.render_feed(spec, fmt, items) for fmt in FEED_FORMATS}
         digests: dict[OutputKey, str] = {
             (spec.name, fmt, FILE_VARIANT): hashlib.sha256(feed.body).hexdigest()
@@ -273,7 +320,7 @@ class Publisher:
             if wrote or key in new:
                 topics.append(self.self_url(spec.name, fmt))
                 topics += [
-                    self.self_url(spec.name, fmt, int(v.removeprefix("limit=")))
+                    self.self_url(spec.name, fmt, **{v.split("=")[0]: int(v.split("=")[1])})
                     for v in self.state.variants(spec.name, fmt)
                 ]
         return changed, topics
@@ -282,13 +329,19 @@ class Publisher:
         """Put section files written before the catalog existed into it, so they are
         re-rendered from the articles rather than left stale."""
         found = []
+        aliases = self.state.aliases()
         for kind in SECTION_KINDS:
             folder = self.feeds_dir / kind
             if not folder.is_dir():
                 continue
             for path in folder.iterdir():
                 slug, dot, ext = path.name.partition(".")
-                if dot and ext in EXTENSIONS and _NAME.match(slug) and path.is_file():
+                if not (dot and ext in EXTENSIONS and is_feed_slug(slug) and path.is_file()):
+                    continue
+                if f"{kind}/{slug}" in aliases:  # an old name: it redirects now
+                    path.unlink(missing_ok=True)
+                    path.with_name(path.name + ".gz").unlink(missing_ok=True)
+                else:
                     found.append(CatalogEntry(f"{kind}/{slug}", kind, slug, slug))
         self.state.remember(found, self.clock())
         self._adopted = True
@@ -313,23 +366,35 @@ class Publisher:
         self._rendered_version = version
         return changed
 
-    def render_variant(self, name: str, fmt: FeedFormat, limit: int) -> RenderedFeed | None:
-        """The feed with ``?limit=N`` (capped), memoised per store version; None if unknown.
+    def render_variant(
+        self, name: str, fmt: FeedFormat, limit: int | None = None, page: int | None = None
+    ) -> RenderedFeed | None:
+        """The feed with ``?limit=N`` (capped) or its ``?page=N`` (N >= 2), memoised per
+        store version; None if unknown or past the last page.
 
         Its ``last_modified`` is the variant's own, from the feed state table.
         """
         spec = self.spec(name)
         if spec is None:
             return None
-        limit = max(1, min(limit, self.settings.feed_max_limit))
-        key = (name, fmt, limit, self.store.version())
+        if limit is not None:
+            limit = max(1, min(limit, self.settings.feed_max_limit))
+        variant = variant_of(limit, page)
+        key = (name, fmt, variant, self.store.version())
         with self._state_lock:
             if key in self._variants:
                 return self._variants[key]
-        feed = self.render_feed(spec, fmt, self.articles(spec, limit), limit)
+        if page is not None:
+            offset = (page - 1) * spec.limit
+            items = self.articles(spec, spec.limit + 1, offset)
+            if not items:
+                return None
+            feed = self.render_feed(spec, fmt, items, page=page)
+        else:
+            feed = self.render_feed(spec, fmt, self.articles(spec, limit), limit)
         now = self.clock()
         self.state.remember([self._catalog_entries[name]], now)
-        output_key = (name, fmt, variant_of(limit))
+        output_key = (name, fmt, variant)
         digest = hashlib.sha256(feed.body).hexdigest()
         known = self.state.output(output_key)
         output = known if known and known.digest == digest else None

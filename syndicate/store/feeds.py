@@ -56,8 +56,11 @@ class CatalogEntry:
     last_error: str | None = None
 
 
-def variant_of(limit: int | None) -> str:
-    return FILE_VARIANT if limit is None else f"limit={limit}"
+def variant_of(limit: int | None = None, page: int | None = None) -> str:
+    """The query of a representation: ``""`` (the file), ``limit=N`` or ``page=N``."""
+    if limit is not None:
+        return f"limit={limit}"
+    return f"page={page}" if page is not None else FILE_VARIANT
 
 
 def next_modified(previous: datetime | None, now: datetime) -> datetime:

@@ -24,9 +24,11 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.http import http_date, parse_accept_header, parse_date
 
 from syndicate import metrics
+from syndicate.content.text import to_uri
 from syndicate.feeds.render import MEDIA_TYPES
 from syndicate.models import FEED_FORMATS, FeedFormat
 from syndicate.publish import FileStamp, file_stamp
+from syndicate.store.feeds import variant_of
 from syndicate.web.errors import json_error, wants_json
 from syndicate.web.feed_index import feed_index, feed_links
 from syndicate.web.parts import WebParts, parts_of
@@ -155,7 +157,7 @@ class FeedFiles:
         self.max_age = settings.feed_ttl * 60
         self.hub = settings.websub_hub
         self._files: dict[tuple[str, FeedFormat], tuple[Path, CachedFeed | None]] = {}
-        self._variants: OrderedDict[tuple[str, str, int, int], CachedFeed] = OrderedDict()
+        self._variants: OrderedDict[tuple[str, str, str, int], CachedFeed] = OrderedDict()
         self._render_lock = threading.Lock()
         self._variant_lock = threading.Lock()
         self._variant_render_lock = threading.Lock()
@@ -176,19 +178,22 @@ class FeedFiles:
             return cached
         return self._load(name, fmt, path)
 
-    def variant(self, name: str, fmt: FeedFormat, limit: int) -> CachedFeed | None:
-        """A ``?limit=N`` rendering, cached until any article changes; None if unknown."""
+    def variant(
+        self, name: str, fmt: FeedFormat, limit: int | None = None, page: int | None = None
+    ) -> CachedFeed | None:
+        """A ``?limit=N`` or ``?page=N`` rendering, cached until any article changes; None
+        if unknown (or past the last page)."""
         if not valid_feed_name(name):
             return None
-        key = (name, fmt, limit, self.service.store.version())
+        key = (name, fmt, variant_of(limit, page), self.service.store.version())
         cached = self._cached_variant(key)
         if cached is not None:
             return cached
         # Single-flight: concurrent misses wait for one render instead of each rendering.
         with self._variant_render_lock:
-            return self._cached_variant(key) or self._render_variant(name, fmt, limit, key)
+            return self._cached_variant(key) or self._render_variant(name, fmt, limit, page, key)
 
-    def _cached_variant(self, key: tuple[str, str, int, int]) -> CachedFeed | None:
+    def _cached_variant(self, key: tuple[str, str, str, int]) -> CachedFeed | None:
         with self._variant_lock:
             cached = self._variants.get(key)
             if cached is not None:
@@ -196,10 +201,15 @@ class FeedFiles:
             return cached
 
     def _render_variant(
-        self, name: str, fmt: FeedFormat, limit: int, key: tuple[str, str, int, int]
+        self,
+        name: str,
+        fmt: FeedFormat,
+        limit: int | None,
+        page: int | None,
+        key: tuple[str, str, str, int],
     ) -> CachedFeed | None:
         publisher = self.service.publisher
-        rendered = publisher.render_variant(name, fmt, limit)
+        rendered = publisher.render_variant(name, fmt, limit, page)
         if rendered is None:
             return None
         cached = build_feed(
@@ -208,7 +218,7 @@ class FeedFiles:
             media_type=rendered.media_type,
             modified=rendered.last_modified,
             max_age=self.max_age,
-            link=self._link(name, fmt, limit),
+            link=self._link(name, fmt, limit, page),
         )
         with self._variant_lock:
             self._variants[key] = cached
@@ -251,11 +261,13 @@ class FeedFiles:
             raise FeedUnavailable(name)
         return self._load(name, fmt, path)
 
-    def _link(self, name: str, fmt: FeedFormat, limit: int | None) -> str | None:
+    def _link(
+        self, name: str, fmt: FeedFormat, limit: int | None, page: int | None = None
+    ) -> str | None:
         if not self.hub:
             return None
-        self_url = self.service.publisher.self_url(name, fmt, limit)
-        return f'<{self.hub}>; rel="hub", <{self_url}>; rel="self"'
+        self_url = self.service.publisher.self_url(name, fmt, limit, page)
+        return f'<{to_uri(self.hub)}>; rel="hub", <{self_url}>; rel="self"'
 
 
 @bp.record_once
@@ -382,6 +394,20 @@ def parse_limit(raw: str, cap: int) -> int | None:
     return min(int(raw), cap)
 
 
+def parse_page(raw: str) -> int | None:
+    """``?page=`` as a whole number from 2 (page 1 is the feed itself); None otherwise."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 2:
+        return None
+    return int(raw)
+
+
+def _bad_page(raw: str, raw_limit: str | None) -> Response:
+    fields = {"page": f"must be a whole number from 2 (page 1 is the feed itself), got {raw!r}"}
+    if raw_limit is not None:
+        fields = {"limit": "pages have the feed's own size: give page or limit, not both"}
+    return json_error(400, "bad query parameter", fields=fields)
+
+
 def _bad_limit(raw: str, cap: int) -> Response:
     return json_error(
         400,
@@ -404,8 +430,14 @@ def feed(name: str, extension: str) -> Response:
     files = _files()
     fmt = cast(FeedFormat, extension)  # the route only lets the three formats through
     raw_limit = request.args.get("limit")
+    raw_page = request.args.get("page")
     try:
-        if raw_limit is None:
+        if raw_page is not None:
+            page = parse_page(raw_page)
+            if page is None or raw_limit is not None:
+                return _counted(_bad_page(raw_page, raw_limit))
+            cached = files.variant(name, fmt, page=page)
+        elif raw_limit is None:
             cached = files.get(name, fmt)
         else:
             cap = files.service.settings.feed_max_limit
@@ -416,8 +448,21 @@ def feed(name: str, extension: str) -> Response:
     except FeedUnavailable:
         return _counted(json_error(503, "the feed is being rendered", headers={"Retry-After": "2"}))
     if cached is None:
-        return _counted(_not_found(name))
+        return _counted(_redirect(name, fmt) or _not_found(name))
     return _counted(conditional_response(cached))
+
+
+def _redirect(name: str, fmt: FeedFormat) -> Response | None:
+    """301 to the canonical URL of a feed asked for by an old or variant name."""
+    publisher = _files().service.publisher
+    target = publisher.resolve(name)
+    if target is None:
+        return None
+    query = request.query_string.decode("ascii", "replace")
+    location = publisher.self_url(target, fmt) + (f"?{query}" if query else "")
+    return Response(
+        status=301, headers={"Location": location, "Cache-Control": "public, max-age=86400"}
+    )
 
 
 @bp.get("/feeds/")
