@@ -127,7 +127,7 @@ class Settings:
     feeds: tuple[FeedSpec, ...] = _setting(
         (),
         "`[[feeds]]` tables: extra feeds (name, title, description, category, tag, author, "
-        "source, limit, full_content, share_links). `all`, one per category and one per "
+        "source, limit, full_content, share_links). `all` and one per category, tag and "
         "author always exist.",
         env=False,
     )

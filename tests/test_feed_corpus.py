@@ -185,7 +185,37 @@ def test_content_fidelity(service: Service) -> None:
     music = service.store.get_article("c17")
     assert music is not None and music.title == "Rock & Roll <Live> tonight"
     assert first.image is not None and first.image.url.isascii()
+    page = create_app(service=service).test_client().get("/articles/c1").get_data(as_text=True)
+    assert 'href="/feeds/category/%D0%BD%D0%B0%D1%83%D0%BA%D0%B0.rss"' in page
+    nauka = "%D0%BD%D0%B0%D1%83%D0%BA%D0%B0"
+    assert f'rel="canonical" href="https://news.example.com/{nauka}/1?' in page
     service.publisher.render_all()
     for fmt in ("rss", "atom"):  # an image without a byte length is still described
         body = service.publisher.path("all", fmt).read_bytes()  # type: ignore[arg-type]
         assert b'url="https://news.example.com/img/1%20wide.png" medium="image"' in body
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_author_email_is_split_and_published_only_on_opt_in(
+    settings: Settings, opt_in: bool
+) -> None:
+    """ "Name <email>" names the person; the address appears (RSS <author>, Atom <email>)
+    only when the publisher opts in, and never inside a name."""
+    service = Service.open(settings.replace(feed_author_email=opt_in))
+    try:
+        raw = {"id": "e1", "title": "T", "body": "<p>b</p>", "author": "Ana Lima <ana@ex.com>"}
+        ingest_raw(service, [raw], source="test")
+        stored = service.store.get_article("e1")
+        assert stored is not None and stored.author == "Ana Lima"
+        assert stored.author_slug == "ana-lima"
+        service.publisher.render_all()
+        rss = service.publisher.path("all", "rss").read_bytes()
+        atom = service.publisher.path("all", "atom").read_bytes()
+        assert (b"<author>ana@ex.com (Ana Lima)</author>" in rss) is opt_in
+        assert (b"<email>ana@ex.com</email>" in atom) is opt_in
+        assert (b"ana@ex.com" in rss + atom) is opt_in
+        for fmt, body in (("rss", rss), ("atom", atom)):
+            assert check(fmt, body, service.publisher.self_url("all", fmt)) == []  # type: ignore[arg-type]
+    finally:
+        service.publisher.close()
+        service.close()

@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -277,3 +278,37 @@ def test_catalog_remembers_sections_found_on_disk(service: Wiring) -> None:
     assert (
         check("rss", stale.read_bytes(), service.publisher.self_url("category/gone", "rss")) == []
     )
+
+
+def test_websub_topic_is_exactly_the_advertised_self_url(
+    settings: Settings, store: Store, clock: Clock
+) -> None:
+    """For a non-ASCII section and its ?limit variant, the hub is pinged with exactly the
+    URL the Link header and the document advertise as rel=self."""
+    hub = FakeHub()
+    service = Service(settings.replace(websub_hub=hub.url), store, clock=clock)
+    try:
+        ingest_raw(service, [raw(1, categories=["日本 ニュース"])], source="test")
+        service.publisher.render_all()
+        service.publisher.send_pings()
+        hub.pings.clear()
+        advertised = set()
+        with live_server(create_app(service=service)) as base:
+            for query in ("", "?limit=2"):
+                path = "/feeds/category/" + quote("日本-ニュース") + ".atom"
+                reply = fetch(base + path + query)
+                assert reply.status == 200
+                link = reply.header("Link") or ""
+                self_url = link.split("<")[2].split(">")[0]
+                assert self_url.isascii() and self_url.endswith(path + query)
+                assert f'href="{self_url}"'.encode() in reply.body.replace(b"&amp;", b"&")
+                advertised.add(self_url)
+            clock.advance(10)
+            ingest_raw(service, [raw(2, categories=["日本 ニュース"])], source="test")
+            service.publisher.render_if_changed()
+            service.publisher.send_pings()
+        assert advertised <= set(hub_topics(hub))
+        assert all(topic.isascii() for topic in hub_topics(hub))
+    finally:
+        service.publisher.close()
+        hub.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -235,3 +236,21 @@ def test_scan_job_logs_one_line_per_file(service: Wiring, caplog: pytest.LogCapt
         "inbox: rejected bad.json (nothing) -> rejected/: file: not valid JSON"
     )
     assert lines[1] == "inbox: took ok.json (1 created) -> processed/"
+
+
+def test_unknown_fields_are_refused_on_every_path(service: Service) -> None:
+    """A dropped .json, a Markdown front matter and the push API refuse the same unknown
+    field, naming it; nothing is ignored silently (docs/feeds.md §7)."""
+    article = {"id": "u1", "title": "T", "body": "<p>b</p>", "colour": "red"}
+    drop(service, "extra.json", json.dumps(article))
+    drop(service, "extra.md", "---\ntitle: T\ncolour: red\n---\nBody\n")
+    report = scan(service)
+    rejected = service.settings.inbox_dir / "rejected"
+    for name in ("extra.json", "extra.md"):
+        reason = (rejected / f"{name}.error.txt").read_text()
+        assert reason.startswith("colour: unknown field"), reason
+    assert {f.path.name for f in report.rejected} == {"extra.json", "extra.md"}
+    with pytest.raises(IngestError) as info:
+        ingest_raw(service, [article], source="api")
+    assert info.value.problems["colour"].startswith("unknown field")
+    assert service.store.get_article("u1") is None

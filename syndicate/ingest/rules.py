@@ -51,6 +51,13 @@ from syndicate.models import Article, Image, Term
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+# The article fields. Every ingest path (push API, .json/.jsonl, Markdown front matter)
+# refuses any other key, naming it, rather than ignoring it (docs/feeds.md §7).
+FIELDS = frozenset(
+    "id title url body text summary author author_email published updated categories tags "
+    "image".split()
+)
+
 ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 TITLE_LIMIT = 110
 SUMMARY_LIMIT = 280
@@ -79,6 +86,7 @@ def normalise(
     """Validate and clean one raw article; raise IngestError naming every bad field."""
     field = _Fields()
     problems = field.problems
+    problems.update(_unknown_fields(raw))
     given_url = field("url", lambda: _parse_url(raw.get("url")), None)
     base = given_url or settings.public_url + "/"
     limits = settings
@@ -148,6 +156,12 @@ class _Fields:
             log.warning("field %s raised %s", name, type(exc).__name__, exc_info=True)
             self.problems[name] = f"could not be read ({type(exc).__name__})"
         return fallback
+
+
+def _unknown_fields(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Every field no rule reads, named: refused rather than silently dropped."""
+    known = ", ".join(sorted(FIELDS))
+    return {str(name): f"unknown field; the fields are {known}" for name in raw if name not in FIELDS}
 
 
 def _require_text(title: str, paragraphs: Sequence[str], problems: dict[str, str]) -> None:

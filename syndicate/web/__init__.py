@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter, Map
 
+from syndicate.content.text import to_uri
 from syndicate.errors import StoreError
 from syndicate.web import admin, api, feeds, ops, pages, share
 from syndicate.web.cache import PageCache
@@ -26,6 +27,7 @@ def build_app(parts: WebParts) -> Flask:
     app.url_map.converters["int"] = StoredInteger
     app.extensions[EXTENSION_KEY] = parts
     app.extensions[PAGES_KEY] = PageCache()
+    app.jinja_env.filters["uri"] = to_uri  # every URL in a page is an ASCII URI
     for module in (feeds, api, share, pages, admin, ops):
         app.register_blueprint(module.bp)
 

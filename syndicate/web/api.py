@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from syndicate.errors import IngestError, StoreError
 from syndicate.ingest import ingest_raw
 from syndicate.ingest.poll_record import poll_outcomes
-from syndicate.ingest.rules import normalise
+from syndicate.ingest.rules import FIELDS, normalise
 from syndicate.models import FEED_FORMATS, Article, FeedSpec
 from syndicate.web.auth import require_token
 from syndicate.web.errors import http_error, json_error
@@ -25,9 +25,6 @@ from syndicate.web.parts import WebParts, parts_of
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.app_errorhandler(HTTPException)(http_error)
 
-FIELDS = frozenset(
-    "id title url body text summary author published updated categories tags image".split()
-)
 LIST_DEFAULT_LIMIT = 50
 LIST_MAX_LIMIT = 500
 STATUSES = ("published", "unpublished", "all")
