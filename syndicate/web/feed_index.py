@@ -6,14 +6,18 @@ exists here exactly when it exists under /feeds/.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from syndicate.feeds.render import MEDIA_TYPES
+from syndicate.feeds.render import EMPTY_FEED_DATE, MEDIA_TYPES
 from syndicate.models import FEED_FORMATS
 from syndicate.web.parts import WebParts
+
+_LAST_BUILD = re.compile(rb"<lastBuildDate>([^<]+)</lastBuildDate>")
 
 # Headings of /feeds/, in order: (kind of feed, heading, what the section holds).
 INDEX_SECTIONS = (
@@ -84,8 +88,17 @@ def _index_kind(name: str, kinds: Mapping[str, Any]) -> str:
 
 
 def _newest_entry(path: Path) -> datetime | None:
-    """The feed file's mtime, which the publisher sets to its newest entry."""
+    """The newest entry's date: the RSS file's ``<lastBuildDate>`` (docs/feeds.md R9).
+
+    Not the file's mtime, which is when the feed's bytes last changed (§5).
+    """
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
     except OSError:
         return None
+    match = _LAST_BUILD.search(head)
+    if match is None:
+        return None
+    when = parsedate_to_datetime(match.group(1).decode("ascii", "replace"))
+    return None if when <= EMPTY_FEED_DATE else when.astimezone(UTC)
