@@ -1,7 +1,7 @@
 """Feed state: the catalog of every feed published, aliases, and per-output validators.
 
 Revision ID: 0005_i8_feed_state
-Revises: 0004_i15_upstream_polls
+Revises: 0005_i14_claim_index
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from syndicate.store.schema import UTCDateTime
 
 revision = "0005_i8_feed_state"
-down_revision = "0004_i15_upstream_polls"
+down_revision = "0005_i14_claim_index"
 branch_labels = None
 depends_on = None
 
