@@ -19,8 +19,7 @@ from live import fetch, live_server
 from syndicate.config import Settings
 from syndicate.content.text import feed_slug, section_key
 from syndicate.ingest import ingest_raw
-from syndicate.service import Service
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 from tests.conftest import Clock
 from tests.feedcheck import check
 
@@ -107,31 +106,31 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(settings: Settings, clock: Clock) -> Iterator[Service]:
-    svc = Service.open(settings.replace(websub_hub="https://hub.example.com/"), clock=clock)
+def service(settings: Settings, clock: Clock) -> Iterator[Wiring]:
+    svc = Wiring.open(settings.replace(websub_hub="https://hub.example.com/"), clock=clock)
     yield svc
     svc.publisher.close()
     svc.close()
 
 
-def _edit_and_unpublish(service: Service, items: list[dict[str, Any]], clock: Clock) -> None:
+def _edit_and_unpublish(service: Wiring, items: list[dict[str, Any]], clock: Clock) -> None:
     clock.advance(600)
     edits = [
         items[1] | {"title": "Edited: Учёные нашли лёд", "categories": ["Наука"]},
         items[7] | {"categories": ["World"], "tags": []},  # edited out of its sections
         items[30] | {"published": (START - timedelta(days=30)).isoformat()},  # backdated
     ]
-    changes = ingest_raw(service, edits, source="corpus")
+    changes = ingest_raw(service.intake, edits, source="corpus")
     assert all(change.kind != "unchanged" for change in changes)
     for article_id in ("c3", "c17", "c40"):
         assert service.store.unpublish(article_id, clock())
 
 
-def test_every_feed_of_the_corpus_is_valid(service: Service, clock: Clock) -> None:
+def test_every_feed_of_the_corpus_is_valid(service: Wiring, clock: Clock) -> None:
     """Every feed in every format, with and without ?limit, passes the validator rules
     with no problems and parses cleanly; no label is dropped or shares a feed."""
     items = corpus()
-    ingest_raw(service, items, source="corpus")
+    ingest_raw(service.intake, items, source="corpus")
     service.publisher.render_all()
     _edit_and_unpublish(service, items, clock)
     service.publisher.render_all()
@@ -145,7 +144,7 @@ def test_every_feed_of_the_corpus_is_valid(service: Service, clock: Clock) -> No
     assert len({feed_slug(label) for label in by_key.values()}) == len(by_key)
     assert len(names) > 50
     later = clock() + timedelta(seconds=1)
-    with live_server(create_app(service=service)) as base:
+    with live_server(create_app(wiring=service)) as base:
         for name in names:
             for fmt in ("rss", "atom", "json"):
                 for limit in (None, 3):
@@ -166,11 +165,11 @@ def test_every_feed_of_the_corpus_is_valid(service: Service, clock: Clock) -> No
     assert publisher.state.failing() == []
 
 
-def test_content_fidelity(service: Service) -> None:
+def test_content_fidelity(service: Wiring) -> None:
     """Relative links follow the article's URL, entities read the same in titles, dir is
     kept, bad references and noncharacters are gone, table cells keep word boundaries."""
     items = corpus()
-    ingest_raw(service, items, source="corpus")
+    ingest_raw(service.intake, items, source="corpus")
     made_up = service.store.get_article("c4")  # no URL given: syndicate's own
     assert made_up is not None and made_up.url.endswith("/articles/c4")
     assert f'href="{made_up.url}#fn4"' in made_up.content_html
@@ -185,7 +184,7 @@ def test_content_fidelity(service: Service) -> None:
     music = service.store.get_article("c17")
     assert music is not None and music.title == "Rock & Roll <Live> tonight"
     assert first.image is not None and first.image.url.isascii()
-    page = create_app(service=service).test_client().get("/articles/c1").get_data(as_text=True)
+    page = create_app(wiring=service).test_client().get("/articles/c1").get_data(as_text=True)
     assert 'href="/feeds/category/%D0%BD%D0%B0%D1%83%D0%BA%D0%B0.rss"' in page
     nauka = "%D0%BD%D0%B0%D1%83%D0%BA%D0%B0"
     assert f'rel="canonical" href="https://news.example.com/{nauka}/1?' in page
@@ -201,10 +200,10 @@ def test_author_email_is_split_and_published_only_on_opt_in(
 ) -> None:
     """ "Name <email>" names the person; the address appears (RSS <author>, Atom <email>)
     only when the publisher opts in, and never inside a name."""
-    service = Service.open(settings.replace(feed_author_email=opt_in))
+    service = Wiring.open(settings.replace(feed_author_email=opt_in))
     try:
         raw = {"id": "e1", "title": "T", "body": "<p>b</p>", "author": "Ana Lima <ana@ex.com>"}
-        ingest_raw(service, [raw], source="test")
+        ingest_raw(service.intake, [raw], source="test")
         stored = service.store.get_article("e1")
         assert stored is not None and stored.author == "Ana Lima"
         assert stored.author_slug == "ana-lima"

@@ -15,10 +15,9 @@ from syndicate.config import Settings
 from syndicate.content.text import FEED_SLUG_BYTES, feed_slug, is_feed_slug, section_key
 from syndicate.errors import IngestError
 from syndicate.ingest import ingest_raw
-from syndicate.service import Service
 from syndicate.store import MIGRATIONS, Store, make_engine
 from syndicate.store.schema import feed_alias
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 from tests.feedcheck import check
 
 HOSTILE = [
@@ -78,20 +77,20 @@ def raw(n: int, categories: list[str], author: str = "Jane Doe") -> dict[str, ob
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Service]:
-    svc = Service.open(settings)
+def service(settings: Settings) -> Iterator[Wiring]:
+    svc = Wiring.open(settings)
     yield svc
     svc.publisher.close()
     svc.close()
 
 
-def test_no_label_dropped_or_merged_and_no_render_stopped(service: Service) -> None:
+def test_no_label_dropped_or_merged_and_no_render_stopped(service: Wiring) -> None:
     """Every label and author has its own feed file holding its article; long and
     non-Latin labels never stop a render."""
     labels = [label for label in HOSTILE if label.strip(" -_.?!")]
     authors = ["José Núñez", "Jose Nunez", "Анна Петрова", "李小龙", "🔥", "O'Brien"]
     items = [raw(n, [label], authors[n % len(authors)]) for n, label in enumerate(labels)]
-    ingest_raw(service, items, source="test")
+    ingest_raw(service.intake, items, source="test")
     service.publisher.render_all()
     names = {spec.name for spec in service.publisher.specs()}
     for item in items:
@@ -105,11 +104,11 @@ def test_no_label_dropped_or_merged_and_no_render_stopped(service: Service) -> N
     assert service.publisher.state.failing() == []
 
 
-def test_other_spellings_redirect_to_the_canonical_url(service: Service) -> None:
+def test_other_spellings_redirect_to_the_canonical_url(service: Wiring) -> None:
     """Another case, normalisation or the label itself answers 301 to the canonical URL."""
-    ingest_raw(service, [raw(1, ["World", "C++", "Café"])], source="test")
+    ingest_raw(service.intake, [raw(1, ["World", "C++", "Café"])], source="test")
     service.publisher.render_all()
-    with live_server(create_app(service=service)) as base:
+    with live_server(create_app(wiring=service)) as base:
         public = service.settings.public_url
         cases = {
             "/feeds/category/World.rss": "category/world",
@@ -151,7 +150,7 @@ def test_migration_keeps_old_urls_as_aliases(settings: Settings, tmp_path: Path)
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0005_i8_feed_state")
+        command.upgrade(cfg, "0006_i8_feed_state")
     engine.dispose()
     old = Store.open(url, migrate=False)
     labels = ["C++", "C#", "World", "한국 2026"]
@@ -163,7 +162,7 @@ def test_migration_keeps_old_urls_as_aliases(settings: Settings, tmp_path: Path)
         path = feeds / "category" / f"{_old_slug(label)}.rss"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"<rss>stale old bytes</rss>")
-    service = Service.open(settings.replace(database_url=url))
+    service = Wiring.open(settings.replace(database_url=url))
     try:
         with service.store.read() as conn:
             aliases = dict(conn.execute(sa.select(feed_alias.c.alias, feed_alias.c.name)).all())
@@ -177,7 +176,7 @@ def test_migration_keeps_old_urls_as_aliases(settings: Settings, tmp_path: Path)
             name = f"category/{feed_slug(label)}"
             body = service.publisher.path(name, "rss").read_bytes()
             assert check("rss", body, service.publisher.self_url(name, "rss")) == []
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             for label in labels:
                 reply = fetch(f"{base}/feeds/category/{_old_slug(label)}.rss")
                 assert reply.status in (200, 301), label
@@ -216,7 +215,7 @@ def _write_old_articles(store: Store, rows: list[tuple[str, str]]) -> None:
             )  # fmt: skip
 
 
-def test_label_longer_than_the_limit_is_a_clear_error(service: Service) -> None:
+def test_label_longer_than_the_limit_is_a_clear_error(service: Wiring) -> None:
     with pytest.raises(IngestError) as info:
-        ingest_raw(service, [raw(1, ["Ж" * 201])], source="test")
+        ingest_raw(service.intake, [raw(1, ["Ж" * 201])], source="test")
     assert "categories" in info.value.problems

@@ -11,14 +11,13 @@ from live import fetch, live_server
 
 from syndicate.config import Settings
 from syndicate.ingest import ingest_raw
-from syndicate.service import Service
-from syndicate.web import create_app
+from syndicate.wiring import Wiring, create_app
 from tests.feedcheck import check
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Service]:
-    svc = Service.open(settings.replace(feed_limit=4))
+def service(settings: Settings) -> Iterator[Wiring]:
+    svc = Wiring.open(settings.replace(feed_limit=4))
     items = [
         {
             "id": f"p{n}",
@@ -30,7 +29,7 @@ def service(settings: Settings) -> Iterator[Service]:
         }
         for n in range(11)
     ]
-    ingest_raw(svc, items, source="test")
+    ingest_raw(svc.intake, items, source="test")
     svc.publisher.render_all()
     yield svc
     svc.publisher.close()
@@ -52,12 +51,12 @@ def _ids(fmt: str, body: bytes) -> list[str]:
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
-def test_walk_every_page(service: Service, fmt: str) -> None:
+def test_walk_every_page(service: Wiring, fmt: str) -> None:
     """Following next links from the feed visits every article once, newest first; each
     page is valid, links back to the previous page and the first, and past the end is 404."""
     publisher = service.publisher
     public = service.settings.public_url
-    with live_server(create_app(service=service)) as base:
+    with live_server(create_app(wiring=service)) as base:
         url: str | None = publisher.self_url("category/world", fmt)  # type: ignore[arg-type]
         seen: list[str] = []
         pages = 0

@@ -83,7 +83,8 @@ def test_if_modified_since_client_sees_every_change(service: Wiring, clock: Cloc
     with live_server(create_app(wiring=service)) as base:
         seen = {path: _get(base, path) for path in paths}
         steps = [
-            lambda: ingest_raw(service.intake, [raw(2)], source="test"),  # backdated: older than all
+            # backdated: older than all
+            lambda: ingest_raw(service.intake, [raw(2)], source="test"),
             lambda: service.store.unpublish("s6", clock()),  # the newest goes
             lambda: ingest_raw(service.intake, [raw(3, title="Edited")], source="test"),
             lambda: service.store.unpublish("s3", clock()),  # same second as the edit
@@ -139,7 +140,9 @@ def test_retraction_edit_unpublish_every_file_and_url(
     service = Wiring(settings.replace(websub_hub=hub.url), store, clock=clock)
     try:
         ingest_raw(
-            service.intake, [raw(1), raw(2, categories=["Sport"], tags=[], author="Sam Roe")], source="t"
+            service.intake,
+            [raw(1), raw(2, categories=["Sport"], tags=[], author="Sam Roe")],
+            source="t",
         )
         victim = raw(3, categories=["World", "Науka"], tags=["Climate"], author="Ана Петрова")
         ingest_raw(service.intake, [victim], source="test")
@@ -286,14 +289,14 @@ def test_websub_topic_is_exactly_the_advertised_self_url(
     """For a non-ASCII section and its ?limit variant, the hub is pinged with exactly the
     URL the Link header and the document advertise as rel=self."""
     hub = FakeHub()
-    service = Service(settings.replace(websub_hub=hub.url), store, clock=clock)
+    service = Wiring(settings.replace(websub_hub=hub.url), store, clock=clock)
     try:
-        ingest_raw(service, [raw(1, categories=["日本 ニュース"])], source="test")
+        ingest_raw(service.intake, [raw(1, categories=["日本 ニュース"])], source="test")
         service.publisher.render_all()
         service.publisher.send_pings()
         hub.pings.clear()
         advertised = set()
-        with live_server(create_app(service=service)) as base:
+        with live_server(create_app(wiring=service)) as base:
             for query in ("", "?limit=2"):
                 path = "/feeds/category/" + quote("日本-ニュース") + ".atom"
                 reply = fetch(base + path + query)
@@ -304,7 +307,7 @@ def test_websub_topic_is_exactly_the_advertised_self_url(
                 assert f'href="{self_url}"'.encode() in reply.body.replace(b"&amp;", b"&")
                 advertised.add(self_url)
             clock.advance(10)
-            ingest_raw(service, [raw(2, categories=["日本 ニュース"])], source="test")
+            ingest_raw(service.intake, [raw(2, categories=["日本 ニュース"])], source="test")
             service.publisher.render_if_changed()
             service.publisher.send_pings()
         assert advertised <= set(hub_topics(hub))

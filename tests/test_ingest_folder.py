@@ -238,7 +238,7 @@ def test_scan_job_logs_one_line_per_file(service: Wiring, caplog: pytest.LogCapt
     assert lines[1] == "inbox: took ok.json (1 created) -> processed/"
 
 
-def test_unknown_fields_are_refused_on_every_path(service: Service) -> None:
+def test_unknown_fields_are_refused_on_every_path(service: Wiring) -> None:
     """A dropped .json, a Markdown front matter and the push API refuse the same unknown
     field, naming it; nothing is ignored silently (docs/feeds.md §7)."""
     article = {"id": "u1", "title": "T", "body": "<p>b</p>", "colour": "red"}
@@ -251,6 +251,6 @@ def test_unknown_fields_are_refused_on_every_path(service: Service) -> None:
         assert reason.startswith("colour: unknown field"), reason
     assert {f.path.name for f in report.rejected} == {"extra.json", "extra.md"}
     with pytest.raises(IngestError) as info:
-        ingest_raw(service, [article], source="api")
+        ingest_raw(service.intake, [article], source="api")
     assert info.value.problems["colour"].startswith("unknown field")
     assert service.store.get_article("u1") is None

@@ -82,7 +82,7 @@ def test_200_carries_validators_type_and_cache_headers(base: str, service: Wirin
     assert reply.header("Content-Length") == str(len(reply.body))
 
 
-def test_last_modified_is_when_the_bytes_changed(base: str, service: Service):
+def test_last_modified_is_when_the_bytes_changed(base: str, service: Wiring):
     """Last-Modified is the time the feed's bytes last changed, from the feed state table
     (the file's mtime carries it), not the newest entry's date."""
     reply = fetch(f"{base}/feeds/all.atom")

@@ -107,12 +107,7 @@ def normalise(
     earliest = settings.earliest_year
     published = field("published", lambda: _parse_date(raw.get("published"), tz, earliest), None)
     updated = field("updated", lambda: _parse_date(raw.get("updated"), tz, earliest), None)
-    author, named_email = field(
-        "author", lambda: _parse_author(raw.get("author"), settings), ("", "")
-    )
-    email = field("author_email", lambda: _parse_email(raw.get("author_email")), None)
-    if email is None and named_email and settings.feed_author_email:
-        email = named_email  # "Name <email>": published only when the publisher opts in
+    author, email = _author_fields(raw, settings, field)
     no_terms: tuple[Term, ...] = ()
     categories = field("categories", lambda: _parse_terms(raw.get("categories"), limits), no_terms)
     tags = field("tags", lambda: _parse_terms(raw.get("tags"), limits), no_terms)
@@ -158,10 +153,26 @@ class _Fields:
         return fallback
 
 
+def _author_fields(
+    raw: Mapping[str, Any], settings: Settings, field: _Fields
+) -> tuple[str, str | None]:
+    """The author's name and the e-mail to publish: ``author_email``, or the one in
+    "Name <email>", which is published only when the publisher opts in."""
+    author, named_email = field(
+        "author", lambda: _parse_author(raw.get("author"), settings), ("", "")
+    )
+    email = field("author_email", lambda: _parse_email(raw.get("author_email")), None)
+    if email is None and named_email and settings.feed_author_email:
+        email = named_email
+    return author, email
+
+
 def _unknown_fields(raw: Mapping[str, Any]) -> dict[str, str]:
     """Every field no rule reads, named: refused rather than silently dropped."""
     known = ", ".join(sorted(FIELDS))
-    return {str(name): f"unknown field; the fields are {known}" for name in raw if name not in FIELDS}
+    return {
+        str(name): f"unknown field; the fields are {known}" for name in raw if name not in FIELDS
+    }
 
 
 def _require_text(title: str, paragraphs: Sequence[str], problems: dict[str, str]) -> None:

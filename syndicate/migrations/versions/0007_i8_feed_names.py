@@ -5,8 +5,8 @@ no feed and distinct labels shared one. Every category, tag and author slug is c
 again with ``feed_slug``; each old feed name that now means another feed is kept in
 ``feed_alias`` so its URL redirects (301) to the new one.
 
-Revision ID: 0006_i8_feed_names
-Revises: 0005_i8_feed_state
+Revision ID: 0007_i8_feed_names
+Revises: 0006_i8_feed_state
 """
 
 from datetime import UTC, datetime
@@ -16,8 +16,8 @@ from alembic import op
 
 from syndicate.content.text import feed_slug
 
-revision = "0006_i8_feed_names"
-down_revision = "0005_i8_feed_state"
+revision = "0007_i8_feed_names"
+down_revision = "0006_i8_feed_state"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """Feed state: the catalog of every feed published, aliases, and per-output validators.
 
-Revision ID: 0005_i8_feed_state
+Revision ID: 0006_i8_feed_state
 Revises: 0005_i14_claim_index
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 
 from syndicate.store.schema import UTCDateTime
 
-revision = "0005_i8_feed_state"
+revision = "0006_i8_feed_state"
 down_revision = "0005_i14_claim_index"
 branch_labels = None
 depends_on = None
